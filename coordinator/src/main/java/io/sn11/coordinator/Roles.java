@@ -1,0 +1,9 @@
+package io.sn11.coordinator;
+
+/** Cluster roles that entities, projections and workers are pinned to. */
+public final class Roles {
+  public static final String COORDINATOR = "coordinator";
+  public static final String GPU_NODE = "gpu-node";
+
+  private Roles() {}
+}

@@ -1,0 +1,371 @@
+package io.sn11.coordinator.evaluation;
+
+import io.sn11.cluster.CborSerializable;
+import io.sn11.cluster.domain.Failure;
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.domain.Scores;
+import io.sn11.coordinator.CoordinatorSettings;
+import io.sn11.coordinator.Roles;
+import io.sn11.coordinator.readside.ReadSideTags;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+/**
+ * One submitted model, identified by its model hash: its details, where its evaluation stands, and its
+ * scores. Every change is a persisted event; the journal is the truth that the read side and every HTTP
+ * answer derive from. Results carry the attempt they belong to, so a late result of an abandoned attempt
+ * is ignored rather than applied twice.
+ */
+public final class ModelEvaluation
+    extends EventSourcedBehaviorWithEnforcedReplies<ModelEvaluation.Command, ModelEvaluation.Event, ModelEvaluation.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "ModelEvaluation");
+
+  // ---- protocol -------------------------------------------------------------------------------
+
+  /** Every command answers with the model's state after it, or an error saying why it was refused. */
+  public sealed interface Command extends CborSerializable {
+    ActorRef<StatusReply<State>> replyTo();
+  }
+
+  /**
+   * A submission. {@code admission} is the coordinator's decision under the submission rules; a model
+   * that exists already answers with its record unchanged.
+   */
+  public record Submit(ModelDetails details, Admission admission, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  public record Get(ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  /** Queue the model again (re-evaluation, or an abandoned attempt); its last scores stay visible meanwhile. */
+  public record Requeue(String reason, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  /** A worker takes a queued model: PRECHECK under a new attempt number. */
+  public record Claim(String worker, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  public record StartRunning(int attempt, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  public record ReportProgress(int attempt, String phase, double fraction, ActorRef<StatusReply<State>> replyTo)
+      implements Command {}
+
+  public record Complete(int attempt, Scores scores, Map<String, String> evaluationInfo, ActorRef<StatusReply<State>> replyTo)
+      implements Command {}
+
+  public record Fail(int attempt, Failure failure, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  /** A result produced elsewhere (an imported leaderboard, a post-evaluation multiplier), recorded with its source. */
+  public record RecordResult(ModelDetails details, Scores scores, String source, ActorRef<StatusReply<State>> replyTo)
+      implements Command {}
+
+  /** The outcome of the submission rules: refused (recorded FAILED) and/or a duplicate of an earlier model. */
+  public record Admission(String refusal, String duplicateOf) implements CborSerializable {
+    public static final Admission ACCEPTED = new Admission(null, null);
+  }
+
+  public sealed interface Event extends CborSerializable {
+    Instant at();
+  }
+
+  public record Submitted(ModelDetails details, String duplicateOf, Instant at) implements Event {}
+
+  public record SubmissionRefused(String reason, Instant at) implements Event {}
+
+  public record Requeued(String reason, Instant at) implements Event {}
+
+  public record PrecheckStarted(int attempt, String worker, Instant at) implements Event {}
+
+  public record RunningStarted(int attempt, Instant at) implements Event {}
+
+  public record ProgressReported(int attempt, String phase, double fraction, Instant at) implements Event {}
+
+  public record EvaluationCompleted(int attempt, Scores scores, String source, Map<String, String> evaluationInfo, Instant at)
+      implements Event {}
+
+  public record EvaluationFailed(int attempt, Failure failure, Instant at) implements Event {}
+
+  public record Progress(String phase, double fraction) implements CborSerializable {}
+
+  /** Where the model stands. {@code status == null} means nobody submitted this hash. */
+  public record State(
+      ModelDetails details,
+      ModelStatus status,
+      int attempt,
+      String worker,
+      Scores scores,
+      String scoreSource,
+      Failure failure,
+      Progress progress,
+      String duplicateOf,
+      Map<String, String> evaluationInfo,
+      Instant submittedAt,
+      Instant updatedAt)
+      implements CborSerializable {
+
+    public static final State EMPTY = new State(null, null, 0, null, Scores.NONE, null, null, null, null, Map.of(), null, null);
+
+    public boolean isEmpty() {
+      return status == null;
+    }
+
+    boolean is(ModelStatus candidate) {
+      return status == candidate;
+    }
+
+    State submitted(Submitted e) {
+      return new State(e.details(), ModelStatus.QUEUED, 0, null, Scores.NONE, null, null, null, e.duplicateOf(), Map.of(), e.at(), e.at());
+    }
+
+    State refused(SubmissionRefused e) {
+      return failed(new EvaluationFailed(attempt, new Failure(e.reason(), FailureCategory.MINER), e.at()));
+    }
+
+    State requeued(Requeued e) {
+      return new State(details, ModelStatus.QUEUED, attempt, null, scores, scoreSource, null, null, duplicateOf, evaluationInfo, submittedAt, e.at());
+    }
+
+    State precheckStarted(PrecheckStarted e) {
+      return new State(
+          details, ModelStatus.PRECHECK, e.attempt(), e.worker(), scores, scoreSource, null, new Progress("precheck", 0), duplicateOf,
+          evaluationInfo, submittedAt, e.at());
+    }
+
+    State runningStarted(RunningStarted e) {
+      return new State(
+          details, ModelStatus.RUNNING, attempt, worker, scores, scoreSource, null, new Progress("running", 0), duplicateOf,
+          evaluationInfo, submittedAt, e.at());
+    }
+
+    State progressed(ProgressReported e) {
+      return new State(
+          details, status, attempt, worker, scores, scoreSource, failure, new Progress(e.phase(), e.fraction()), duplicateOf,
+          evaluationInfo, submittedAt, e.at());
+    }
+
+    State completed(EvaluationCompleted e) {
+      return new State(
+          details, ModelStatus.COMPLETED, e.attempt(), worker, e.scores(), e.source(), null, null, duplicateOf, e.evaluationInfo(),
+          submittedAt, e.at());
+    }
+
+    State failed(EvaluationFailed e) {
+      return new State(
+          details, ModelStatus.FAILED, e.attempt(), worker, scores, scoreSource, e.failure(), null, duplicateOf, evaluationInfo,
+          submittedAt, e.at());
+    }
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------------
+
+  public static void init(ActorSystem<?> system, CoordinatorSettings settings) {
+    ClusterSharding.get(system)
+        .init(
+            Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings.snapshotEvery(), settings.projectionParallelism()))
+                .withRole(Roles.COORDINATOR));
+  }
+
+  public static Behavior<Command> create(String hash, int snapshotEvery, int tagCount) {
+    return new ModelEvaluation(hash, snapshotEvery, tagCount);
+  }
+
+  /** The source recorded for results that a GPU node's evaluation produced. */
+  public static final String EVALUATION_SOURCE = "evaluation";
+
+  private final String hash;
+  private final int snapshotEvery;
+  private final int tagCount;
+
+  private ModelEvaluation(String hash, int snapshotEvery, int tagCount) {
+    super(PersistenceId.of(TYPE_KEY.name(), hash));
+    this.hash = hash;
+    this.snapshotEvery = snapshotEvery;
+    this.tagCount = tagCount;
+  }
+
+  @Override
+  public State emptyState() {
+    return State.EMPTY;
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(ReadSideTags.tagFor(hash, tagCount));
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(snapshotEvery, 2);
+  }
+
+  // ---- commands, grouped by state -------------------------------------------------------------
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, State> builder = newCommandHandlerWithReplyBuilder();
+
+    builder.forAnyState().onCommand(Get.class, (state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.success(state)));
+
+    builder
+        .forState(State::isEmpty)
+        .onCommand(Submit.class, this::submitNew)
+        .onCommand(RecordResult.class, this::recordResultForNewModel)
+        .onAnyCommand((state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.error("unknown model " + hash)));
+
+    builder
+        .forState(state -> state.is(ModelStatus.QUEUED))
+        .onCommand(Submit.class, this::alreadySubmitted)
+        .onCommand(Claim.class, this::claim)
+        .onCommand(Requeue.class, (state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.success(state)))
+        .onCommand(RecordResult.class, this::recordResult)
+        // Results while queued belong to an attempt that was abandoned: acknowledged, ignored.
+        .onCommand(StartRunning.class, this::ignoreStale)
+        .onCommand(ReportProgress.class, this::ignoreStale)
+        .onCommand(Complete.class, this::ignoreStale)
+        .onCommand(Fail.class, this::ignoreStale);
+
+    builder
+        .forState(state -> state.is(ModelStatus.PRECHECK))
+        .onCommand(Submit.class, this::alreadySubmitted)
+        .onCommand(StartRunning.class, this::startRunning)
+        .onCommand(ReportProgress.class, this::reportProgress)
+        .onCommand(Fail.class, this::fail)
+        .onCommand(Complete.class, (state, cmd) -> rejectOrIgnore(state, cmd.attempt(), cmd.replyTo(), "cannot complete before precheck has passed"))
+        .onCommand(Requeue.class, this::requeue)
+        .onCommand(RecordResult.class, this::recordResult)
+        .onCommand(Claim.class, this::rejectClaim);
+
+    builder
+        .forState(state -> state.is(ModelStatus.RUNNING))
+        .onCommand(Submit.class, this::alreadySubmitted)
+        .onCommand(StartRunning.class, (state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.success(state)))
+        .onCommand(ReportProgress.class, this::reportProgress)
+        .onCommand(Complete.class, this::complete)
+        .onCommand(Fail.class, this::fail)
+        .onCommand(Requeue.class, this::requeue)
+        .onCommand(RecordResult.class, this::recordResult)
+        .onCommand(Claim.class, this::rejectClaim);
+
+    builder
+        .forState(state -> state.status() != null && state.status().isFinal())
+        .onCommand(Submit.class, this::alreadySubmitted)
+        .onCommand(Requeue.class, this::requeue)
+        .onCommand(RecordResult.class, this::recordResult)
+        .onCommand(Claim.class, this::rejectClaim)
+        // A duplicate delivery of the result that finished this attempt, or a result of an older one.
+        .onCommand(StartRunning.class, this::ignoreStale)
+        .onCommand(ReportProgress.class, this::ignoreStale)
+        .onCommand(Complete.class, this::ignoreStale)
+        .onCommand(Fail.class, this::ignoreStale);
+
+    return builder.build();
+  }
+
+  private ReplyEffect<Event, State> submitNew(State state, Submit cmd) {
+    Instant now = Instant.now();
+    Submitted submitted = new Submitted(cmd.details(), cmd.admission().duplicateOf(), now);
+    List<Event> events =
+        cmd.admission().refusal() == null ? List.of(submitted) : List.of(submitted, new SubmissionRefused(cmd.admission().refusal(), now));
+    return Effect().persist(events).thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> alreadySubmitted(State state, Submit cmd) {
+    return Effect().reply(cmd.replyTo(), StatusReply.success(state));
+  }
+
+  private ReplyEffect<Event, State> claim(State state, Claim cmd) {
+    return Effect()
+        .persist(new PrecheckStarted(state.attempt() + 1, cmd.worker(), Instant.now()))
+        .thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> rejectClaim(State state, Claim cmd) {
+    return Effect().reply(cmd.replyTo(), StatusReply.error("model " + hash + " is " + state.status() + ", not queued"));
+  }
+
+  private ReplyEffect<Event, State> startRunning(State state, StartRunning cmd) {
+    if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
+    return Effect().persist(new RunningStarted(cmd.attempt(), Instant.now())).thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> reportProgress(State state, ReportProgress cmd) {
+    if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
+    if (!(cmd.fraction() >= 0 && cmd.fraction() <= 1)) {
+      return Effect().reply(cmd.replyTo(), StatusReply.error("progress fraction must be in [0, 1], was " + cmd.fraction()));
+    }
+    return Effect()
+        .persist(new ProgressReported(cmd.attempt(), cmd.phase(), cmd.fraction(), Instant.now()))
+        .thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> complete(State state, Complete cmd) {
+    if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
+    return Effect()
+        .persist(new EvaluationCompleted(cmd.attempt(), cmd.scores(), EVALUATION_SOURCE, Map.copyOf(cmd.evaluationInfo()), Instant.now()))
+        .thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> fail(State state, Fail cmd) {
+    if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
+    return Effect().persist(new EvaluationFailed(cmd.attempt(), cmd.failure(), Instant.now())).thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> requeue(State state, Requeue cmd) {
+    return Effect().persist(new Requeued(cmd.reason(), Instant.now())).thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  /** An imported result takes a fresh attempt number so that any evaluation still in flight becomes stale. */
+  private ReplyEffect<Event, State> recordResult(State state, RecordResult cmd) {
+    return Effect()
+        .persist(new EvaluationCompleted(state.attempt() + 1, cmd.scores(), cmd.source(), Map.of(), Instant.now()))
+        .thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> recordResultForNewModel(State state, RecordResult cmd) {
+    Instant now = Instant.now();
+    return Effect()
+        .persist(List.of(new Submitted(cmd.details(), null, now), new EvaluationCompleted(1, cmd.scores(), cmd.source(), Map.of(), now)))
+        .thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  private ReplyEffect<Event, State> ignoreStale(State state, Command cmd) {
+    return Effect().reply(cmd.replyTo(), StatusReply.success(state));
+  }
+
+  private ReplyEffect<Event, State> rejectOrIgnore(State state, int attempt, ActorRef<StatusReply<State>> replyTo, String why) {
+    if (attempt != state.attempt()) return Effect().reply(replyTo, StatusReply.success(state));
+    return Effect().reply(replyTo, StatusReply.error(why));
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(Submitted.class, State::submitted)
+        .onEvent(SubmissionRefused.class, State::refused)
+        .onEvent(Requeued.class, State::requeued)
+        .onEvent(PrecheckStarted.class, State::precheckStarted)
+        .onEvent(RunningStarted.class, State::runningStarted)
+        .onEvent(ProgressReported.class, State::progressed)
+        .onEvent(EvaluationCompleted.class, State::completed)
+        .onEvent(EvaluationFailed.class, State::failed)
+        .build();
+  }
+}

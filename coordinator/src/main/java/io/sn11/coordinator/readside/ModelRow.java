@@ -1,0 +1,77 @@
+package io.sn11.coordinator.readside;
+
+import io.sn11.cluster.domain.Failure;
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.domain.Scores;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** One row of {@code model_record}: a model as the read side last saw it. */
+public record ModelRow(
+    ModelDetails details,
+    ModelStatus status,
+    boolean accepted,
+    int attempt,
+    Failure failure,
+    String duplicateOf,
+    String contentHash,
+    Scores scores,
+    Instant submittedAt,
+    Instant updatedAt) {
+
+  static final List<String> COLUMNS =
+      List.of(
+          "hash", "repo_namespace", "repo_name", "chat_template_type", "hotkey", "block", "revision", "competition_id", "status",
+          "accepted", "attempt", "failure_reason", "failure_category", "duplicate_of", "content_hash", "model_size_score",
+          "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score",
+          "submitted_at", "updated_at");
+
+  static final String SELECT = "SELECT " + String.join(", ", COLUMNS) + " FROM model_record";
+
+  /** The columns again, each aliased with an {@code m_} prefix, for joins. */
+  static final String COLUMNS_PREFIXED =
+      COLUMNS.stream().skip(1).map(c -> ", m." + c + " AS m_" + c).collect(Collectors.joining());
+
+  static ModelRow read(ResultSet rows, String prefix) throws SQLException {
+    String reason = rows.getString(prefix + "failure_reason");
+    String category = rows.getString(prefix + "failure_category");
+    return new ModelRow(
+        new ModelDetails(
+            rows.getString(prefix + "hash"),
+            rows.getString(prefix + "repo_namespace"),
+            rows.getString(prefix + "repo_name"),
+            rows.getString(prefix + "chat_template_type"),
+            rows.getString(prefix + "hotkey"),
+            rows.getLong(prefix + "block"),
+            rows.getString(prefix + "revision"),
+            rows.getString(prefix + "competition_id")),
+        ModelStatus.valueOf(rows.getString(prefix + "status")),
+        rows.getBoolean(prefix + "accepted"),
+        rows.getInt(prefix + "attempt"),
+        reason == null ? null : new Failure(reason, FailureCategory.valueOf(category.toUpperCase(Locale.ROOT))),
+        rows.getString(prefix + "duplicate_of"),
+        rows.getString(prefix + "content_hash"),
+        new Scores(
+            nullableDouble(rows, prefix + "model_size_score"),
+            nullableDouble(rows, prefix + "qualitative_score"),
+            nullableDouble(rows, prefix + "latency_score"),
+            nullableDouble(rows, prefix + "total_score"),
+            nullableDouble(rows, prefix + "coherence_score"),
+            nullableDouble(rows, prefix + "creativity_score"),
+            nullableDouble(rows, prefix + "post_eval_score"),
+            nullableDouble(rows, prefix + "judge_score")),
+        rows.getTimestamp(prefix + "submitted_at").toInstant(),
+        rows.getTimestamp(prefix + "updated_at").toInstant());
+  }
+
+  private static Double nullableDouble(ResultSet rows, String column) throws SQLException {
+    double value = rows.getDouble(column);
+    return rows.wasNull() ? null : value;
+  }
+}

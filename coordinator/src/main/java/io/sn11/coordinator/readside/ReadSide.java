@@ -1,0 +1,114 @@
+package io.sn11.coordinator.readside;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.sn11.coordinator.CoordinatorSettings;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The coordinator's read side: a connection pool on the same database as the journal, the schema
+ * migrations, and the queries that the minerboard, the submission rules and the weights need.
+ */
+public final class ReadSide implements AutoCloseable {
+  private final HikariDataSource dataSource;
+
+  private ReadSide(HikariDataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  /** Opens the pool and brings the schema up to date (the plugin's journal tables and our own). */
+  public static ReadSide open(CoordinatorSettings.Database database) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(database.url());
+    config.setUsername(database.user());
+    config.setPassword(database.password());
+    config.setMaximumPoolSize(database.readSidePoolSize());
+    config.setPoolName("sn11-read-side");
+    // Fail fast when the database is away instead of holding HTTP requests for the default 30 s.
+    config.setConnectionTimeout(5_000);
+    config.setInitializationFailTimeout(30_000);
+    HikariDataSource dataSource = new HikariDataSource(config);
+    try {
+      migrate(dataSource, database.dialect());
+      return new ReadSide(dataSource);
+    } catch (RuntimeException e) {
+      dataSource.close();
+      throw e;
+    }
+  }
+
+  static void migrate(DataSource dataSource, CoordinatorSettings.Dialect dialect) {
+    Flyway.configure()
+        .dataSource(dataSource)
+        .locations("classpath:db/migration")
+        .javaMigrations(new V1__PersistencePluginSchema(dialect))
+        .load()
+        .migrate();
+  }
+
+  public DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** True when the database answers within a second. */
+  public boolean databaseAnswers() {
+    try (Connection connection = dataSource.getConnection()) {
+      return connection.isValid(1);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  /** The most recent model of the hotkey that passed the submission rules, if any. */
+  public Optional<ModelRow> latestAcceptedModel(String hotkey) throws SQLException {
+    return queryOne(ModelRow.SELECT + " WHERE hotkey = ? AND accepted ORDER BY block DESC, submitted_at DESC", hotkey);
+  }
+
+  /** The earliest model submitted for the repository, if any. */
+  public Optional<ModelRow> earliestModelOfRepository(String namespace, String name) throws SQLException {
+    return queryOne(
+        ModelRow.SELECT + " WHERE repo_namespace = ? AND repo_name = ? ORDER BY block ASC, submitted_at ASC", namespace, name);
+  }
+
+  /** Every registry entry with the model it names, when the model is known; ordered by uid. */
+  public List<RegistryRow> registry() throws SQLException {
+    String sql = "SELECT r.uid, r.hotkey, r.hash, r.block, r.updated_at, m.hash AS m_hash"
+        + ModelRow.COLUMNS_PREFIXED
+        + " FROM miner_registry r LEFT JOIN model_record m ON m.hash = r.hash ORDER BY r.uid";
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement(sql);
+        ResultSet rows = statement.executeQuery()) {
+      List<RegistryRow> result = new ArrayList<>();
+      while (rows.next()) result.add(RegistryRow.read(rows));
+      return result;
+    }
+  }
+
+  public Optional<ModelRow> model(String hash) throws SQLException {
+    return queryOne(ModelRow.SELECT + " WHERE hash = ?", hash);
+  }
+
+  private Optional<ModelRow> queryOne(String sql, Object... parameters) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement(sql)) {
+      for (int i = 0; i < parameters.length; i++) statement.setObject(i + 1, parameters[i]);
+      statement.setMaxRows(1);
+      try (ResultSet rows = statement.executeQuery()) {
+        return rows.next() ? Optional.of(ModelRow.read(rows, "")) : Optional.empty();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    dataSource.close();
+  }
+}

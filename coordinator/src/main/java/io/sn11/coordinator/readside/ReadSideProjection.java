@@ -1,0 +1,169 @@
+package io.sn11.coordinator.readside;
+
+import io.sn11.cluster.domain.Failure;
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.domain.Scores;
+import io.sn11.coordinator.CoordinatorSettings;
+import io.sn11.coordinator.Roles;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
+import io.sn11.coordinator.registry.MinerRegistration;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.projection.ProjectionBehavior;
+import org.apache.pekko.projection.ProjectionId;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
+import org.apache.pekko.projection.javadsl.ExactlyOnceProjection;
+import org.apache.pekko.projection.javadsl.SourceProvider;
+import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
+import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
+
+/**
+ * Turns the events of the model evaluations and of the registry into the read-side tables. Exactly
+ * once: each row change commits in the same transaction as the projection's offset. One instance per
+ * tag, spread over the coordinators by a sharded daemon process.
+ */
+public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>, ReadSideSession> {
+  public static final String NAME = "read-side";
+
+  public static void init(ActorSystem<?> system, CoordinatorSettings settings, ReadSide readSide) {
+    List<String> tags = ReadSideTags.all(settings.projectionParallelism());
+    ShardedDaemonProcess.get(system)
+        .init(
+            ProjectionBehavior.Command.class,
+            NAME,
+            tags.size(),
+            index -> ProjectionBehavior.create(projection(system, readSide, tags.get(index))),
+            ShardedDaemonProcessSettings.create(system).withRole(Roles.COORDINATOR),
+            Optional.of(ProjectionBehavior.stopMessage()));
+  }
+
+  static ExactlyOnceProjection<Offset, EventEnvelope<Object>> projection(ActorSystem<?> system, ReadSide readSide, String tag) {
+    SourceProvider<Offset, EventEnvelope<Object>> source = EventSourcedProvider.eventsByTag(system, JdbcReadJournal.Identifier(), tag);
+    return JdbcProjection.exactlyOnce(
+        ProjectionId.of(NAME, tag), source, () -> new ReadSideSession(readSide.dataSource()), ReadSideProjection::new, system);
+  }
+
+  @Override
+  public void process(ReadSideSession session, EventEnvelope<Object> envelope) throws Exception {
+    session.withConnection(
+        connection -> {
+          apply(connection, envelope.persistenceId(), envelope.event());
+          return null;
+        });
+  }
+
+  private static void apply(Connection connection, String persistenceId, Object event) throws SQLException {
+    String hash = persistenceId.substring(persistenceId.indexOf('|') + 1);
+    if (event instanceof ModelEvaluation.Submitted e) {
+      insertModel(connection, e.details(), e.duplicateOf(), e.at());
+    } else if (event instanceof ModelEvaluation.SubmissionRefused e) {
+      update(connection, hash, e.at(), "status = ?, accepted = FALSE", ModelStatus.FAILED.name());
+      setFailure(connection, hash, new Failure(e.reason(), FailureCategory.MINER));
+    } else if (event instanceof ModelEvaluation.Requeued e) {
+      update(connection, hash, e.at(), "status = ?, failure_reason = NULL, failure_category = NULL", ModelStatus.QUEUED.name());
+    } else if (event instanceof ModelEvaluation.PrecheckStarted e) {
+      update(connection, hash, e.at(), "status = ?, attempt = ?", ModelStatus.PRECHECK.name(), e.attempt());
+    } else if (event instanceof ModelEvaluation.RunningStarted e) {
+      update(connection, hash, e.at(), "status = ?", ModelStatus.RUNNING.name());
+    } else if (event instanceof ModelEvaluation.ProgressReported e) {
+      update(connection, hash, e.at(), "attempt = ?", e.attempt());
+    } else if (event instanceof ModelEvaluation.EvaluationCompleted e) {
+      completed(connection, hash, e);
+    } else if (event instanceof ModelEvaluation.EvaluationFailed e) {
+      update(connection, hash, e.at(), "status = ?, attempt = ?", ModelStatus.FAILED.name(), e.attempt());
+      setFailure(connection, hash, e.failure());
+    } else if (event instanceof MinerRegistration.MinerUpdated e) {
+      upsertRegistry(connection, e);
+    }
+  }
+
+  private static void insertModel(Connection connection, ModelDetails d, String duplicateOf, Instant at) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "INSERT INTO model_record (hash, repo_namespace, repo_name, chat_template_type, hotkey, block, revision, competition_id,"
+                + " status, accepted, attempt, duplicate_of, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, 0, ?, ?, ?)")) {
+      statement.setString(1, d.hash());
+      statement.setString(2, d.repoNamespace());
+      statement.setString(3, d.repoName());
+      statement.setString(4, d.chatTemplateType());
+      statement.setString(5, d.hotkey());
+      statement.setLong(6, d.block());
+      statement.setString(7, d.revision());
+      statement.setString(8, d.competitionId());
+      statement.setString(9, ModelStatus.QUEUED.name());
+      statement.setString(10, duplicateOf);
+      statement.setTimestamp(11, Timestamp.from(at));
+      statement.setTimestamp(12, Timestamp.from(at));
+      statement.executeUpdate();
+    }
+  }
+
+  private static void completed(Connection connection, String hash, ModelEvaluation.EvaluationCompleted e) throws SQLException {
+    Scores s = e.scores();
+    update(
+        connection, hash, e.at(),
+        "status = ?, attempt = ?, score_source = ?, failure_reason = NULL, failure_category = NULL, content_hash = COALESCE(?, content_hash),"
+            + " model_size_score = ?, qualitative_score = ?, latency_score = ?, total_score = ?, coherence_score = ?,"
+            + " creativity_score = ?, post_eval_score = ?, judge_score = ?",
+        ModelStatus.COMPLETED.name(), e.attempt(), e.source(), e.evaluationInfo().get("content_hash"),
+        s.modelSizeScore(), s.qualitativeScore(), s.latencyScore(), s.totalScore(), s.coherenceScore(), s.creativityScore(),
+        s.postEvalScore(), s.judgeScore());
+  }
+
+  private static void setFailure(Connection connection, String hash, Failure failure) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("UPDATE model_record SET failure_reason = ?, failure_category = ? WHERE hash = ?")) {
+      statement.setString(1, failure.reason());
+      statement.setString(2, failure.category().wireName());
+      statement.setString(3, hash);
+      statement.executeUpdate();
+    }
+  }
+
+  private static void update(Connection connection, String hash, Instant at, String assignments, Object... values) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("UPDATE model_record SET " + assignments + ", updated_at = ? WHERE hash = ?")) {
+      int i = 1;
+      // setObject(null) leaves the type to the database: PostgreSQL refuses a VARCHAR null for a DOUBLE column.
+      for (Object value : values) statement.setObject(i++, value);
+      statement.setTimestamp(i++, Timestamp.from(at));
+      statement.setString(i, hash);
+      statement.executeUpdate();
+    }
+  }
+
+  private static void upsertRegistry(Connection connection, MinerRegistration.MinerUpdated e) throws SQLException {
+    // One projection instance owns each uid's tag, so update-then-insert cannot race another writer.
+    try (PreparedStatement update =
+        connection.prepareStatement("UPDATE miner_registry SET hotkey = ?, hash = ?, block = ?, updated_at = ? WHERE uid = ?")) {
+      update.setString(1, e.hotkey());
+      update.setString(2, e.hash());
+      update.setLong(3, e.block());
+      update.setTimestamp(4, Timestamp.from(e.at()));
+      update.setInt(5, e.uid());
+      if (update.executeUpdate() > 0) return;
+    }
+    try (PreparedStatement insert =
+        connection.prepareStatement("INSERT INTO miner_registry (uid, hotkey, hash, block, updated_at) VALUES (?, ?, ?, ?, ?)")) {
+      insert.setInt(1, e.uid());
+      insert.setString(2, e.hotkey());
+      insert.setString(3, e.hash());
+      insert.setLong(4, e.block());
+      insert.setTimestamp(5, Timestamp.from(e.at()));
+      insert.executeUpdate();
+    }
+  }
+}
