@@ -1,0 +1,75 @@
+package io.sn11.cluster.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One cluster node: an actor system carrying the roles it was started with. Without seed nodes it
+ * forms a cluster of its own (the single-node default); with seed nodes it joins them.
+ */
+public final class Sn11Node implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Sn11Node.class);
+
+  /** What a role starts on the node: entities, workers, an HTTP server. */
+  public interface Role {
+    String name();
+
+    void start(ActorSystem<?> system) throws Exception;
+  }
+
+  private final ActorSystem<Void> system;
+
+  private Sn11Node(ActorSystem<Void> system) {
+    this.system = system;
+  }
+
+  /** Starts the node with {@code roles}; {@code config} should already hold the application's settings. */
+  public static Sn11Node start(Config config, List<Role> roles) throws Exception {
+    Config withRoles =
+        ConfigFactory.empty()
+            .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles.stream().map(Role::name).toList()))
+            .withFallback(config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "sn11", withRoles);
+    try {
+      Cluster cluster = Cluster.get(system);
+      if (withRoles.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      for (Role role : roles) {
+        role.start(system);
+        log.info("role {} started", role.name());
+      }
+      return new Sn11Node(system);
+    } catch (Exception | Error e) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** Leaves the cluster and stops through coordinated shutdown; waits until the system has terminated. */
+  @Override
+  public void close() throws Exception {
+    CompletableFuture<Done> done =
+        CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture();
+    done.get(Duration.ofMinutes(1).toSeconds(), TimeUnit.SECONDS);
+    system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
+  }
+}

@@ -1,0 +1,35 @@
+package io.sn11.coordinator.http;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+
+/**
+ * The admin tokens, kept only as SHA-256 digests. Candidates are compared digest to digest with
+ * {@link MessageDigest#isEqual}, in constant time and without revealing a token's length.
+ */
+final class AdminTokens {
+  private final List<byte[]> digests;
+
+  AdminTokens(List<String> tokens) {
+    this.digests = tokens.stream().map(AdminTokens::digest).toList();
+  }
+
+  boolean accepts(String candidate) {
+    if (candidate == null || candidate.isEmpty()) return false;
+    byte[] digest = digest(candidate);
+    boolean match = false;
+    // Compare with every token so the time taken does not say which one matched.
+    for (byte[] known : digests) match |= MessageDigest.isEqual(known, digest);
+    return match;
+  }
+
+  private static byte[] digest(String token) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+}

@@ -1,0 +1,435 @@
+package io.sn11.coordinator.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.scoring.ModelHash;
+import io.sn11.cluster.scoring.ScoreInputs;
+import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.cluster.scoring.TotalScore;
+import io.sn11.coordinator.CoordinatorSettings;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
+import io.sn11.coordinator.evaluation.Submissions;
+import io.sn11.coordinator.readside.ReadSide;
+import io.sn11.coordinator.registry.MinerRegistration;
+import io.sn11.coordinator.weights.WeightsService;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's HTTP API: the subnet's validation API (same paths and JSON shapes) plus our own
+ * routes. Every refusal is a JSON body {@code {"detail": ..., "field": ...}} with a 4xx status.
+ */
+public final class HttpApi extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+
+  private final ActorSystem<?> system;
+  private final CoordinatorSettings settings;
+  private final ScoringSettings scoring;
+  private final Submissions submissions;
+  private final WeightsService weights;
+  private final ReadSide readSide;
+  private final Executor blocking;
+  private final ObjectMapper mapper;
+  private final JsonViews views;
+  private final AdminTokens adminTokens;
+  private final HotkeyRateLimiter openSubmissionLimiter;
+  private final Materializer materializer;
+
+  public HttpApi(
+      ActorSystem<?> system,
+      CoordinatorSettings settings,
+      ScoringSettings scoring,
+      Submissions submissions,
+      WeightsService weights,
+      ReadSide readSide,
+      Executor blocking,
+      ObjectMapper mapper) {
+    this.system = system;
+    this.settings = settings;
+    this.scoring = scoring;
+    this.submissions = submissions;
+    this.weights = weights;
+    this.readSide = readSide;
+    this.blocking = blocking;
+    this.mapper = mapper;
+    this.views = new JsonViews(mapper);
+    this.adminTokens = new AdminTokens(settings.adminTokens());
+    this.openSubmissionLimiter = new HotkeyRateLimiter(settings.openRatePerHotkeyPerHour(), System::nanoTime);
+    this.materializer = Materializer.matFromSystem(system);
+  }
+
+  public Route routes() {
+    return handleRejections(
+        jsonRejections(),
+        () ->
+            concat(
+                path("hc", () -> get(() -> respond(this::health))),
+                path("check_model", () -> post(() -> withBody(this::checkModel))),
+                path("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))),
+                path("minerboard_update", () -> post(() -> admin(() -> withBody(body -> minerboardUpdate(body))))),
+                path("minerboard", () -> get(() -> respond(this::minerboard))),
+                path("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query))))),
+                path(PathMatchers.segment("weights").slash("preview"), () -> post(() -> withBody(this::preview))),
+                path("evaluate_model", () -> post(() -> admin(() -> withBody(this::evaluateModel)))),
+                path(PathMatchers.segment("admin").slash("results"), () -> post(() -> admin(() -> withBody(this::recordResult)))),
+                path(
+                    PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
+                    hash -> get(() -> respond(() -> events(hash))))));
+  }
+
+  // ---- routes -----------------------------------------------------------------------------------
+
+  private CompletionStage<HttpResponse> health() {
+    boolean up = Cluster.get(system).selfMember().status() == MemberStatus.up();
+    return CompletableFuture.supplyAsync(readSide::databaseAnswers, blocking)
+        .thenApply(
+            dbAnswers -> {
+              ObjectNode body = mapper.createObjectNode().put("g", up && dbAnswers);
+              return json(up && dbAnswers ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, body);
+            });
+  }
+
+  private CompletionStage<HttpResponse> checkModel(JsonNode body, Optional<String> bearer) {
+    RequestFields fields = RequestFields.ofJson(body);
+    ModelDetails details = modelDetails(fields);
+    if (settings.openSubmissions()) {
+      if (!openSubmissionLimiter.tryAcquire(details.hotkey())) {
+        long retryAfter = openSubmissionLimiter.secondsUntilNext(details.hotkey());
+        return CompletableFuture.completedFuture(
+            error(StatusCodes.TOO_MANY_REQUESTS, "hotkey", "too many submissions for this hotkey; retry in " + retryAfter + " s")
+                .addHeader(RetryAfter.create(retryAfter)));
+      }
+    } else if (!adminTokens.accepts(bearer.orElse(null)) && !adminTokens.accepts(fields.optional("admin_key"))) {
+      return CompletableFuture.completedFuture(unauthorized());
+    }
+    return submissions.submit(details, true).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+  }
+
+  private CompletionStage<HttpResponse> submissionDetails(Map<String, String> query) {
+    ModelDetails details = modelDetails(RequestFields.ofQuery(query));
+    return submissions
+        .get(details.hash())
+        .thenApply(
+            state -> {
+              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + details.hash() + " was submitted");
+              return json(StatusCodes.OK, views.record(state));
+            });
+  }
+
+  private CompletionStage<HttpResponse> minerboardUpdate(JsonNode body) {
+    RequestFields fields = RequestFields.ofJson(body);
+    String hash = fields.modelHash("hash");
+    int uid = (int) fields.longInRange("uid", 0, settings.maxUid());
+    String hotkey = fields.hotkey("hotkey");
+    long block = fields.longInRange("block", 0, RequestFields.MAX_BLOCK);
+    return ClusterSharding.get(system)
+        .entityRefFor(MinerRegistration.TYPE_KEY, Integer.toString(uid))
+        .<MinerRegistration.State>askWithStatus(replyTo -> new MinerRegistration.Update(hash, hotkey, block, replyTo), settings.askTimeout())
+        .thenApply(
+            state ->
+                json(
+                    StatusCodes.OK,
+                    mapper.createObjectNode().put("uid", state.uid()).put("hash", state.hash()).put("hotkey", state.hotkey()).put("block", state.block())));
+  }
+
+  private CompletionStage<HttpResponse> minerboard() {
+    return blocking(readSide::registry).thenApply(registry -> json(StatusCodes.OK, views.minerboard(registry)));
+  }
+
+  private CompletionStage<HttpResponse> weights(Map<String, String> query) {
+    RequestFields fields = RequestFields.ofQuery(query);
+    long currentBlock = fields.longInRange("current_block", 0, RequestFields.MAX_BLOCK);
+    WeightsService.Burn burn = burn(fields);
+    return weights
+        .weights(currentBlock, burn)
+        .thenApply(r -> json(StatusCodes.OK, views.weights(r.currentBlock(), r.rows(), r.folded(), r.lastFoldedBlock())));
+  }
+
+  private CompletionStage<HttpResponse> preview(JsonNode body, Optional<String> ignoredBearer) {
+    RequestFields fields = RequestFields.ofJson(body);
+    JsonNode entriesNode = body.get("entries");
+    if (entriesNode == null || !entriesNode.isArray()) throw ApiException.badField("entries", "entries must be an array");
+    if (entriesNode.size() > settings.maxUid() + 1) {
+      throw ApiException.badField("entries", "entries may hold at most " + (settings.maxUid() + 1) + " entries");
+    }
+    List<WeightsService.Entry> entries = new ArrayList<>();
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int i = 0; i < entriesNode.size(); i++) {
+      String prefix = "entries[" + i + "].";
+      JsonNode entry = entriesNode.get(i);
+      if (!entry.isObject()) throw ApiException.badField("entries[" + i + "]", "each entry must be an object");
+      int uid = entryInt(entry, prefix + "uid", "uid", 0, settings.maxUid());
+      if (!seen.add(uid)) throw ApiException.badField(prefix + "uid", "uid " + uid + " appears twice");
+      long block = entryInt(entry, prefix + "block", "block", 0, RequestFields.MAX_BLOCK);
+      JsonNode score = entry.get("score");
+      if (score == null || !score.isNumber() || !Double.isFinite(score.asDouble()) || score.asDouble() < 0) {
+        throw ApiException.badField(prefix + "score", "score must be a finite number >= 0");
+      }
+      JsonNode invalid = entry.get("invalid");
+      if (invalid != null && !invalid.isBoolean()) throw ApiException.badField(prefix + "invalid", "invalid must be true or false");
+      boolean isInvalid = invalid != null && invalid.asBoolean();
+      entries.add(new WeightsService.Entry(uid, null, null, block, score.asDouble(), isInvalid ? "marked invalid by the caller" : null));
+    }
+    List<WeightsService.Row> rows = weights.preview(entries, burn(fields));
+    return CompletableFuture.completedFuture(json(StatusCodes.OK, views.weights(0, rows, null, null)));
+  }
+
+  private CompletionStage<HttpResponse> evaluateModel(JsonNode body, Optional<String> ignoredBearer) {
+    ModelDetails details = modelDetails(RequestFields.ofJson(body));
+    return submissions.evaluate(details).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+  }
+
+  private CompletionStage<HttpResponse> recordResult(JsonNode body, Optional<String> ignoredBearer) {
+    RequestFields fields = RequestFields.ofJson(body);
+    ModelDetails details = modelDetails(fields);
+    String source = fields.optional("source") == null ? "import" : fields.optional("source");
+    if (source.length() > 64) throw ApiException.badField("source", "source must be at most 64 characters");
+    JsonNode scoreNode = body.get("score");
+    if (scoreNode == null || !scoreNode.isObject()) throw ApiException.badField("score", "score must be an object of scores");
+    Scores given =
+        new Scores(
+            scoreField(scoreNode, "model_size_score"),
+            scoreField(scoreNode, "qualitative_score"),
+            scoreField(scoreNode, "latency_score"),
+            scoreField(scoreNode, "total_score"),
+            scoreField(scoreNode, "coherence_score"),
+            scoreField(scoreNode, "creativity_score"),
+            scoreField(scoreNode, "post_eval_score"),
+            scoreField(scoreNode, "judge_score"));
+    Scores scores =
+        given.totalScore() != null
+            ? given
+            : given.withTotalScore(
+                TotalScore.of(
+                    new ScoreInputs(given.qualitativeScore(), given.creativityScore(), given.latencyScore(), given.coherenceScore(), given.judgeScore()),
+                    scoring));
+    if (scores.totalScore() == null) {
+      throw ApiException.badField("score.total_score", "total_score is required unless the other scores determine it under the configured rule");
+    }
+    return submissions.recordResult(details, scores, source).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+  }
+
+  private CompletionStage<HttpResponse> events(String hash) {
+    String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");
+    JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    String persistenceId = ModelEvaluation.TYPE_KEY.name() + "|" + canonical;
+    return journal
+        .currentEventsByPersistenceId(persistenceId, 0L, Long.MAX_VALUE)
+        .runWith(Sink.seq(), materializer)
+        .thenApply(
+            envelopes -> {
+              if (envelopes.isEmpty()) throw ApiException.notFound("no model with hash " + canonical + " was submitted");
+              ArrayNode list = mapper.createArrayNode();
+              for (var envelope : envelopes) {
+                ObjectNode node = list.addObject();
+                node.put("sequence_nr", envelope.sequenceNr());
+                node.put("type", envelope.event().getClass().getSimpleName());
+                node.set("event", mapper.valueToTree(envelope.event()));
+              }
+              return json(StatusCodes.OK, mapper.createObjectNode().put("hash", canonical).set("events", list));
+            });
+  }
+
+  // ---- request parts ----------------------------------------------------------------------------
+
+  /** The model fields common to submissions, lookups and imports, with the hash recomputed and checked. */
+  private ModelDetails modelDetails(RequestFields fields) {
+    String namespace = fields.repoPart("repo_namespace");
+    String name = fields.repoPart("repo_name");
+    String template = fields.oneOf("chat_template_type", settings.chatTemplates());
+    String hotkey = fields.hotkey("hotkey");
+    String hash = fields.modelHash("hash");
+    if (!hash.equals(ModelHash.of(namespace, name, template, hotkey))) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "hash", "Hash does not match the model details");
+    }
+    Long block = fields.optionalLongInRange("block", 0, RequestFields.MAX_BLOCK);
+    return new ModelDetails(hash, namespace, name, template, hotkey, block == null ? 0 : block, fields.revision("revision"), fields.competitionId("competition_id"));
+  }
+
+  private WeightsService.Burn burn(RequestFields fields) {
+    Long uid = fields.optionalLongInRange("burn_uid", 0, settings.maxUid());
+    Double share = fields.optionalFraction("burn_share");
+    if (uid == null && share == null) return null;
+    if (uid == null) throw ApiException.badField("burn_uid", "burn_uid is required with burn_share");
+    if (share == null) throw ApiException.badField("burn_share", "burn_share is required with burn_uid");
+    return new WeightsService.Burn(uid.intValue(), share);
+  }
+
+  private static int entryInt(JsonNode entry, String field, String key, long min, long max) {
+    JsonNode value = entry.get(key);
+    if (value == null || !value.canConvertToExactIntegral() || value.asLong() < min || value.asLong() > max) {
+      throw ApiException.badField(field, field + " must be an integer in " + min + ".." + max);
+    }
+    return (int) Math.min(Integer.MAX_VALUE, value.asLong());
+  }
+
+  private static Double scoreField(JsonNode score, String key) {
+    JsonNode value = score.get(key);
+    if (value == null || value.isNull()) return null;
+    if (!value.isNumber() || !Double.isFinite(value.asDouble()) || value.asDouble() < 0) {
+      throw ApiException.badField("score." + key, "score." + key + " must be a finite number >= 0");
+    }
+    return value.asDouble();
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------------
+
+  /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
+  private Route withBody(BodyHandler handler) {
+    return optionalHeaderValueByName(
+        "Authorization",
+        authorization ->
+            extractRequestEntity(
+                entity ->
+                    respond(
+                        () -> {
+                          if (entity.getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) throw tooLarge();
+                          return entity
+                              .withSizeLimit(settings.maxBodyBytes())
+                              .toStrict(settings.askTimeout().toMillis(), materializer)
+                              .thenCompose(
+                                  strict -> {
+                                    JsonNode body;
+                                    try {
+                                      body = mapper.readTree(strict.getData().toArray());
+                                    } catch (java.io.IOException e) {
+                                      throw ApiException.badField(null, "the request body is not valid JSON");
+                                    }
+                                    return handler.handle(body, authorization.flatMap(HttpApi::bearerToken));
+                                  });
+                        })));
+  }
+
+  @FunctionalInterface
+  private interface BodyHandler {
+    CompletionStage<HttpResponse> handle(JsonNode body, Optional<String> bearer);
+  }
+
+  private Route withBody(Function<JsonNode, CompletionStage<HttpResponse>> handler) {
+    return withBody((BodyHandler) (body, bearer) -> handler.apply(body));
+  }
+
+  private Route admin(Supplier<Route> inner) {
+    return optionalHeaderValueByName(
+        "Authorization",
+        authorization ->
+            adminTokens.accepts(authorization.flatMap(HttpApi::bearerToken).orElse(null)) ? inner.get() : complete(unauthorized()));
+  }
+
+  private static Optional<String> bearerToken(String authorization) {
+    return authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? Optional.of(authorization.substring(7).trim()) : Optional.empty();
+  }
+
+  /** Runs a route's work and turns any failure into the JSON error it stands for. */
+  private Route respond(Supplier<CompletionStage<HttpResponse>> work) {
+    CompletionStage<HttpResponse> response;
+    try {
+      response = work.get();
+    } catch (RuntimeException e) {
+      response = CompletableFuture.failedFuture(e);
+    }
+    return completeWithFuture(response.exceptionally(this::errorResponse));
+  }
+
+  private <T> CompletionStage<T> blocking(SqlSupplier<T> query) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return query.get();
+          } catch (SQLException e) {
+            throw new CompletionException(e);
+          }
+        },
+        blocking);
+  }
+
+  @FunctionalInterface
+  private interface SqlSupplier<T> {
+    T get() throws SQLException;
+  }
+
+  private HttpResponse errorResponse(Throwable failure) {
+    Throwable cause = failure;
+    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof ApiException api) return error(api.status(), api.field(), api.getMessage());
+    if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
+    if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
+    if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
+    if (cause instanceof SQLException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
+    log.error("request failed", cause);
+    return error(StatusCodes.INTERNAL_SERVER_ERROR, null, "internal error");
+  }
+
+  private ApiException tooLarge() {
+    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + settings.maxBodyBytes() + " bytes");
+  }
+
+  private HttpResponse unauthorized() {
+    return error(StatusCodes.UNAUTHORIZED, "Authorization", "an admin token is required: Authorization: Bearer <token>");
+  }
+
+  HttpResponse error(StatusCode status, String field, String detail) {
+    ObjectNode body = mapper.createObjectNode().put("detail", detail);
+    if (field != null) body.put("field", field);
+    return json(status, body);
+  }
+
+  private HttpResponse json(StatusCode status, JsonNode body) {
+    try {
+      return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, mapper.writeValueAsBytes(body)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a JSON tree always serialises", e);
+    }
+  }
+
+  /** Pekko's own rejections (wrong method, unknown path) as JSON bodies too. */
+  private RejectionHandler jsonRejections() {
+    return RejectionHandler.defaultHandler()
+        .mapRejectionResponse(
+            response -> {
+              if (!(response.entity() instanceof HttpEntity.Strict strict)) return response;
+              String text = strict.getData().utf8String();
+              return response.withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, mapper.createObjectNode().put("detail", text).toString()));
+            });
+  }
+}

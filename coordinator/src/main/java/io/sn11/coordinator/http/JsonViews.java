@@ -1,0 +1,136 @@
+package io.sn11.coordinator.http;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.Scores;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
+import io.sn11.coordinator.readside.RegistryRow;
+import io.sn11.coordinator.weights.WeightsService;
+import java.time.Instant;
+import java.util.List;
+
+/** The JSON shapes of the API: the subnet's record shape, the minerboard, the weights. */
+final class JsonViews {
+  private final ObjectMapper mapper;
+
+  JsonViews(ObjectMapper mapper) {
+    this.mapper = mapper;
+  }
+
+  /** {@code {status, score: {...}, details: {...}}} as the subnet's validation API answers it. */
+  ObjectNode record(ModelEvaluation.State state) {
+    ObjectNode node = mapper.createObjectNode();
+    node.put("status", state.status().name());
+    node.set("score", scores(state.scores()));
+    ObjectNode details = details(state.details());
+    details.put("attempt", state.attempt());
+    details.put("score_source", state.scoreSource());
+    details.put("duplicate_of", state.duplicateOf());
+    if (state.failure() == null) {
+      details.putNull("failure");
+    } else {
+      ObjectNode failure = details.putObject("failure");
+      failure.put("reason", state.failure().reason());
+      failure.put("category", state.failure().category().wireName());
+    }
+    if (state.progress() == null) {
+      details.putNull("progress");
+    } else {
+      ObjectNode progress = details.putObject("progress");
+      progress.put("phase", state.progress().phase());
+      progress.put("fraction", state.progress().fraction());
+    }
+    ObjectNode evaluation = details.putObject("evaluation");
+    state.evaluationInfo().forEach(evaluation::put);
+    details.put("submitted_at", timestamp(state.submittedAt()));
+    details.put("updated_at", timestamp(state.updatedAt()));
+    node.set("details", details);
+    return node;
+  }
+
+  ObjectNode scores(Scores s) {
+    ObjectNode score = mapper.createObjectNode();
+    score.put("model_size_score", s.modelSizeScore());
+    score.put("qualitative_score", s.qualitativeScore());
+    score.put("latency_score", s.latencyScore());
+    score.put("total_score", s.totalScore());
+    score.put("coherence_score", s.coherenceScore());
+    score.put("creativity_score", s.creativityScore());
+    score.put("post_eval_score", s.postEvalScore());
+    score.put("judge_score", s.judgeScore());
+    return score;
+  }
+
+  private ObjectNode details(ModelDetails d) {
+    ObjectNode details = mapper.createObjectNode();
+    details.put("model_hash", d.hash());
+    details.put("repo_namespace", d.repoNamespace());
+    details.put("repo_name", d.repoName());
+    details.put("chat_template_type", d.chatTemplateType());
+    details.put("hotkey", d.hotkey());
+    details.put("block", d.block());
+    details.put("revision", d.revisionOrDefault());
+    details.put("competition_id", d.competitionId());
+    return details;
+  }
+
+  ArrayNode minerboard(List<RegistryRow> registry) {
+    ArrayNode rows = mapper.createArrayNode();
+    for (RegistryRow r : registry) {
+      ObjectNode row = rows.addObject();
+      row.put("uid", r.uid());
+      row.put("hotkey", r.hotkey());
+      row.put("hash", r.hash());
+      row.put("block", r.block());
+      row.put("updated_at", timestamp(r.updatedAt()));
+      r.model()
+          .ifPresentOrElse(
+              m -> {
+                row.put("status", m.status().name());
+                row.put("repo_namespace", m.details().repoNamespace());
+                row.put("repo_name", m.details().repoName());
+                row.put("chat_template_type", m.details().chatTemplateType());
+                row.put("duplicate_of", m.duplicateOf());
+                row.put("failure_reason", m.failure() == null ? null : m.failure().reason());
+                row.set("score", scores(m.scores()));
+              },
+              () -> {
+                row.putNull("status");
+                row.putNull("score");
+              });
+    }
+    return rows;
+  }
+
+  ObjectNode weights(long currentBlock, List<WeightsService.Row> rows, Boolean folded, Long lastFoldedBlock) {
+    ObjectNode node = mapper.createObjectNode();
+    node.put("current_block", currentBlock);
+    if (folded != null) node.put("folded", folded);
+    if (lastFoldedBlock != null) node.put("last_folded_block", lastFoldedBlock);
+    ArrayNode uids = node.putArray("uids");
+    for (WeightsService.Row row : rows) {
+      ObjectNode u = uids.addObject();
+      WeightsService.Entry e = row.entry();
+      u.put("uid", e.uid());
+      u.put("hotkey", e.hotkey());
+      u.put("hash", e.hash());
+      u.put("block", e.block());
+      u.put("score", e.score());
+      u.put("invalid", e.invalid());
+      u.put("reason", e.invalidReason());
+      u.put("wins", row.wins());
+      // JSON has no infinity: minus infinity (cannot win) is written as null.
+      if (Double.isFinite(row.winRate())) u.put("win_rate", row.winRate());
+      else u.putNull("win_rate");
+      u.put("step_weight", row.stepWeight());
+      if (row.weight() != null) u.put("weight", row.weight());
+    }
+    return node;
+  }
+
+  private static String timestamp(Instant instant) {
+    return instant == null ? null : instant.toString();
+  }
+}
