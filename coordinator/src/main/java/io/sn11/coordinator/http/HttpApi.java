@@ -129,6 +129,10 @@ public final class HttpApi extends AllDirectives {
 
   private CompletionStage<HttpResponse> checkModel(JsonNode body, Optional<String> bearer) {
     RequestFields fields = RequestFields.ofJson(body);
+    // Without a valid token a closed API says nothing about the body: 401 before any validation.
+    if (!settings.openSubmissions() && !adminTokens.accepts(bearer.orElse(null)) && !adminTokens.accepts(fields.optional("admin_key"))) {
+      return CompletableFuture.completedFuture(unauthorized());
+    }
     ModelDetails details = modelDetails(fields);
     if (settings.openSubmissions()) {
       if (!openSubmissionLimiter.tryAcquire(details.hotkey())) {
@@ -137,8 +141,6 @@ public final class HttpApi extends AllDirectives {
             error(StatusCodes.TOO_MANY_REQUESTS, "hotkey", "too many submissions for this hotkey; retry in " + retryAfter + " s")
                 .addHeader(RetryAfter.create(retryAfter)));
       }
-    } else if (!adminTokens.accepts(bearer.orElse(null)) && !adminTokens.accepts(fields.optional("admin_key"))) {
-      return CompletableFuture.completedFuture(unauthorized());
     }
     return submissions.submit(details, true).thenApply(state -> json(StatusCodes.OK, views.record(state)));
   }

@@ -125,11 +125,13 @@ public final class WeightsService {
     Map<Integer, String> duplicates =
         Duplicates.find(
             registry.stream()
+                // Entries naming no known model are invalid anyway and have no repository to compare.
+                .filter(r -> r.model().isPresent())
                 .map(
                     r ->
                         new Duplicates.Candidate(
-                            r.uid(), r.hash(), r.model().map(m -> m.details().repository()).orElse(null),
-                            r.model().map(ModelRow::contentHash).orElse(null), r.block()))
+                            r.uid(), r.hash(), r.model().get().details().repository(),
+                            r.model().get().contentHash(), r.block()))
                 .toList());
     List<Entry> entries = new ArrayList<>();
     for (RegistryRow r : registry) {

@@ -1,0 +1,31 @@
+package io.sn11.launcher;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sn11} command: every role of the cluster, the clients of its API, and the tools. */
+@Command(
+    name = "sn11",
+    mixinStandardHelpOptions = true,
+    versionProvider = Sn11.Version.class,
+    description = "The SN11 scoring cluster: evaluates roleplay LLMs submitted by miners and serves statuses, leaderboards, win rates and weights.",
+    subcommands = {
+      ServeCommand.class,
+      SubmitCommand.class,
+      StatusCommand.class,
+      WeightsCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Sn11 {
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Sn11()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = Sn11.class.getPackage().getImplementationVersion();
+      return new String[] {"sn11 " + (version == null ? "development build" : version)};
+    }
+  }
+}
