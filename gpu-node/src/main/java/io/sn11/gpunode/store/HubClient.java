@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -30,12 +31,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -77,8 +79,9 @@ import org.slf4j.LoggerFactory;
  *       is retried once from scratch; a mismatch of a fresh download fails (MINER).</li>
  *   <li>Redirects are followed by hand: the {@code Authorization} header goes only to the endpoint's
  *       own origin, never to the CDN a redirect points at (signed URLs refuse it, and it must not leak).</li>
- *   <li>HTTP/1.1: robust for many-GB bodies. A body that stalls longer than the read timeout is
- *       cut (the downloading thread is interrupted) and the download resumes on the next attempt.</li>
+ *   <li>HTTP/1.1: robust for many-GB bodies. Bodies are written to the {@code .part} file as they
+ *       arrive; one that delivers nothing for the read timeout is cancelled and resumed on the
+ *       next attempt. The progress listener is called from the HTTP client's threads.</li>
  *   <li>429, 5xx, I/O errors and timeouts are retried {@code maxRetries} times with exponential
  *       backoff, or after {@code Retry-After} (seconds or HTTP date, capped) when the server sends it.</li>
  * </ul>
@@ -269,7 +272,6 @@ public final class HubClient {
     private final Config config;
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
-    private final ScheduledExecutorService watchdog;
 
     public HubClient(Config config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -278,11 +280,6 @@ public final class HubClient {
                 .connectTimeout(config.connectTimeout)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "hub-download-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** A client with the default settings, the token from {@code HF_TOKEN} and the endpoint from {@code HF_ENDPOINT}. */
@@ -418,23 +415,44 @@ public final class HubClient {
             downloadFile(namespace + "/" + name, listing.commit(), f, dir, p);
         }
         p.report(true);
-        return new FetchResult(listing.commit(), dir, needed, total, p.transferred);
+        return new FetchResult(listing.commit(), dir, needed, total, p.transferred());
     }
 
+    /** Progress of one fetch; updated from the HTTP client's threads, hence synchronized. */
     private static final class Progress {
-        final ProgressListener listener;
-        final long total;
-        long completed;     // bytes of files already done
-        long current;       // bytes present of the file in progress
-        long transferred;   // bytes received over the network
-        long lastReported = -1;
+        private final ProgressListener listener;
+        private final long total;
+        private long completed;     // bytes of files already done
+        private long current;       // bytes present of the file in progress
+        private long transferred;   // bytes received over the network
+        private long lastReported = -1;
 
         Progress(ProgressListener listener, long total) {
             this.listener = listener;
             this.total = total;
         }
 
-        void report(boolean force) {
+        synchronized void setCurrent(long bytes) {
+            current = bytes;
+        }
+
+        synchronized void received(long n, long currentSize) {
+            transferred += n;
+            current = currentSize;
+            report(false);
+        }
+
+        synchronized void fileDone(long size) {
+            completed += size;
+            current = 0;
+            report(true);
+        }
+
+        synchronized long transferred() {
+            return transferred;
+        }
+
+        synchronized void report(boolean force) {
             long done = completed + current;
             if (force || lastReported < 0 || done - lastReported >= PROGRESS_STEP) {
                 lastReported = done;
@@ -454,8 +472,7 @@ public final class HubClient {
         try {
             // Only ever renamed into place after verification, at this same commit.
             if (Files.isRegularFile(target) && Files.size(target) == f.size()) {
-                p.completed += f.size();
-                p.report(true);
+                p.fileDone(f.size());
                 return;
             }
             Files.deleteIfExists(target);
@@ -476,13 +493,11 @@ public final class HubClient {
                 } catch (IOException e) {
                     throw StoreException.infrastructure("cannot move " + part + " into place: " + e, e);
                 }
-                p.completed += f.size();
-                p.current = 0;
-                p.report(true);
+                p.fileDone(f.size());
                 return;
             }
             deleteQuietly(part);
-            p.current = 0;
+            p.setCurrent(0);
             if (d.resumedFrom > 0 && round == 0) {
                 log.warn("{}: {} after resuming at byte {}; downloading it again from the start", what, problem, d.resumedFrom);
                 continue;
@@ -516,98 +531,207 @@ public final class HubClient {
             Files.delete(part);
             have = 0;
         }
-        MessageDigest md = newDigest(f);
+        MessageDigest prefix = newDigest(f);
         if (have > 0) {
-            hashFile(part, md);
+            hashFile(part, prefix);
         }
-        p.current = have;
+        p.setCurrent(have);
         if (have == f.size() && have > 0) {
-            return new Downloaded(have, hex(md), have);
+            return new Downloaded(have, hex(prefix), have);
         }
 
         Map<String, String> headers = new LinkedHashMap<>();
         if (have > 0) {
             headers.put("Range", "bytes=" + have + "-");
         }
-        HttpResponse<InputStream> response = exchange(uri, headers, HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream body = response.body()) {
-            int status = response.statusCode();
-            boolean append;
-            if (status == 206 && have > 0) {
-                long start = response.headers().firstValue("Content-Range")
-                        .map(CONTENT_RANGE_START::matcher).filter(Matcher::lookingAt)
-                        .map(m -> Long.parseLong(m.group(1))).orElse(-1L);
-                if (start != have) {
-                    Files.deleteIfExists(part);
-                    throw new IOException("asked for bytes from " + have + ", got Content-Range "
-                            + response.headers().firstValue("Content-Range").orElse("(none)") + "; restarting the file");
-                }
-                append = true;
-                log.info("{}: resuming at byte {}", what, have);
+        final long resumeAt = have;
+        AtomicReference<FileSink> sinkRef = new AtomicReference<>();
+        HttpResponse.BodyHandler<Void> handler = info -> {
+            int status = info.statusCode();
+            FileSink sink = null;
+            if (status == 206 && resumeAt > 0 && contentRangeStart(info.headers()) == resumeAt) {
+                sink = new FileSink(part, true, cloneDigest(prefix), resumeAt, f.size(), p);
             } else if (status == 200) {
-                if (have > 0) {
-                    log.info("{}: server ignored the range request; downloading from the start", what);
-                    md = newDigest(f);
-                    have = 0;
-                    p.current = 0;
-                }
-                append = false;
-            } else if (status == 416) {
-                Files.deleteIfExists(part);
-                throw new IOException("range from byte " + have + " not satisfiable; restarting the file");
-            } else {
-                throw statusFailure(response, what);
+                sink = new FileSink(part, false, newDigest(f), 0, f.size(), p);
             }
-
-            long resumedFrom = have;
-            long size = have;
-            StoreException tooLong = null;
-            Thread self = Thread.currentThread();
-            AtomicLong lastRead = new AtomicLong(System.nanoTime());
-            AtomicBoolean stalled = new AtomicBoolean();
-            long checkEvery = Math.max(50, config.readTimeout.toMillis() / 4);
-            ScheduledFuture<?> guard = watchdog.scheduleAtFixedRate(() -> {
-                if (System.nanoTime() - lastRead.get() > config.readTimeout.toNanos() && stalled.compareAndSet(false, true)) {
-                    self.interrupt();
-                }
-            }, checkEvery, checkEvery, TimeUnit.MILLISECONDS);
-            try (OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
-                byte[] buf = new byte[BUFFER_SIZE];
-                int n;
-                while ((n = body.read(buf)) >= 0) {
-                    lastRead.set(System.nanoTime());
-                    if (size + n > f.size()) {
-                        tooLong = new StoreException(FailureCategory.MINER, "file " + what + " is longer than the "
-                                + f.size() + " bytes the Hub lists; the download was deleted");
-                        break;
-                    }
-                    out.write(buf, 0, n);
-                    md.update(buf, 0, n);
-                    size += n;
-                    p.current = size;
-                    p.transferred += n;
-                    p.report(false);
-                }
-            } catch (IOException e) {
-                if (stalled.get()) {
-                    throw new IOException("no data for " + config.readTimeout.toSeconds() + "s while downloading", e);
-                }
-                throw e;
-            } finally {
-                guard.cancel(false);
-                if (stalled.get()) {
-                    Thread.interrupted(); // our own interrupt, not the caller's
-                }
+            if (sink == null) {
+                return HttpResponse.BodySubscribers.replacing(null);
             }
-            if (stalled.get()) {
-                throw new IOException("no data for " + config.readTimeout.toSeconds() + "s while downloading");
-            }
-            if (tooLong != null) {
+            sinkRef.set(sink);
+            return sink;
+        };
+        HttpResponse<Void> response;
+        try {
+            response = exchange(uri, headers, handler, sinkRef);
+        } catch (IOException e) {
+            FileSink failed = sinkRef.get();
+            if (failed != null && failed.tooLong) {
                 deleteQuietly(part);
-                throw tooLong;
+                throw new StoreException(FailureCategory.MINER, "file " + what + " is longer than the "
+                        + f.size() + " bytes the Hub lists; the download was deleted");
             }
-            return new Downloaded(size, hex(md), resumedFrom);
+            throw e;
+        } finally {
+            FileSink sink = sinkRef.get();
+            if (sink != null) {
+                sink.cancel(); // no-op when complete; stops a stalled or failed body and closes the file
+            }
+        }
+        int status = response.statusCode();
+        FileSink sink = sinkRef.get();
+        if (sink != null) {
+            if (sink.tooLong) {
+                deleteQuietly(part);
+                throw new StoreException(FailureCategory.MINER, "file " + what + " is longer than the "
+                        + f.size() + " bytes the Hub lists; the download was deleted");
+            }
+            if (status == 206) {
+                log.info("{}: resumed at byte {}", what, resumeAt);
+            } else if (resumeAt > 0) {
+                log.info("{}: server ignored the range request; downloaded from the start", what);
+            }
+            return new Downloaded(sink.size, hex(sink.digest), status == 206 ? resumeAt : 0);
+        }
+        if (status == 206) {
+            Files.deleteIfExists(part);
+            throw new IOException("asked for bytes from " + resumeAt + ", got Content-Range "
+                    + response.headers().firstValue("Content-Range").orElse("(none)") + "; restarting the file");
+        }
+        if (status == 416) {
+            Files.deleteIfExists(part);
+            throw new IOException("range from byte " + resumeAt + " not satisfiable; restarting the file");
+        }
+        throw statusFailure(response, what);
+    }
+
+    private static long contentRangeStart(java.net.http.HttpHeaders headers) {
+        return headers.firstValue("Content-Range").map(CONTENT_RANGE_START::matcher).filter(Matcher::lookingAt)
+                .map(m -> Long.parseLong(m.group(1))).orElse(-1L);
+    }
+
+    private static MessageDigest cloneDigest(MessageDigest md) {
+        try {
+            return (MessageDigest) md.clone();
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Writes a response body into a {@code .part} file as it arrives, hashing it on the way and
+     * stopping at the listed size. Runs on the HTTP client's threads; every method is synchronized
+     * so that {@link #cancel()} from the waiting thread never races a write.
+     */
+    private static final class FileSink implements HttpResponse.BodySubscriber<Void> {
+        private final CompletableFuture<Void> result = new CompletableFuture<>();
+        private final Path file;
+        private final boolean append;
+        final MessageDigest digest;
+        private final long limit;
+        private final Progress progress;
+        private Flow.Subscription subscription;
+        private OutputStream out;
+        private boolean finished;
+        volatile long size;
+        volatile long lastActivity = System.nanoTime();
+        volatile boolean tooLong;
+
+        FileSink(Path file, boolean append, MessageDigest digest, long start, long limit, Progress progress) {
+            this.file = file;
+            this.append = append;
+            this.digest = digest;
+            this.size = start;
+            this.limit = limit;
+            this.progress = progress;
+        }
+
+        @Override
+        public synchronized void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            try {
+                out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+                progress.setCurrent(size);
+                s.request(1);
+            } catch (IOException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public synchronized void onNext(List<ByteBuffer> items) {
+            if (finished) {
+                return;
+            }
+            lastActivity = System.nanoTime();
+            try {
+                for (ByteBuffer b : items) {
+                    int n = b.remaining();
+                    if (size + n > limit) {
+                        tooLong = true;
+                        fail(new IOException("body longer than " + limit + " bytes"));
+                        return;
+                    }
+                    byte[] chunk = new byte[n];
+                    b.get(chunk);
+                    out.write(chunk);
+                    digest.update(chunk);
+                    size += n;
+                    progress.received(n, size);
+                }
+                subscription.request(1);
+            } catch (IOException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public synchronized void onError(Throwable t) {
+            fail(t);
+        }
+
+        @Override
+        public synchronized void onComplete() {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            try {
+                out.flush();
+                out.close();
+                result.complete(null);
+            } catch (IOException e) {
+                result.completeExceptionally(e);
+            }
+        }
+
+        synchronized void cancel() {
+            if (!finished) {
+                fail(new IOException("download cancelled"));
+            }
+        }
+
+        private void fail(Throwable t) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            if (subscription != null) {
+                subscription.cancel();
+            }
+            try {
+                if (out != null) {
+                    out.close();
+                }
+            } catch (IOException ignored) {
+                // the download failed anyway
+            }
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public CompletionStage<Void> getBody() {
+            return result;
         }
     }
 
@@ -706,8 +830,8 @@ public final class HubClient {
     }
 
     /** Sends a GET, following redirects; the token goes to the endpoint's origin only. */
-    private <T> HttpResponse<T> exchange(URI uri, Map<String, String> headers, HttpResponse.BodyHandler<T> handler)
-            throws IOException, InterruptedException {
+    private <T> HttpResponse<T> exchange(URI uri, Map<String, String> headers, HttpResponse.BodyHandler<T> handler,
+                                         AtomicReference<FileSink> watch) throws IOException, InterruptedException {
         URI current = uri;
         for (int hop = 0; ; hop++) {
             HttpRequest.Builder rb = HttpRequest.newBuilder(current).GET()
@@ -717,7 +841,7 @@ public final class HubClient {
             if (config.token != null && sameOrigin(current, config.endpoint)) {
                 rb.header("Authorization", "Bearer " + config.token);
             }
-            HttpResponse<T> response = http.send(rb.build(), handler);
+            HttpResponse<T> response = await(http.sendAsync(rb.build(), handler), watch);
             int status = response.statusCode();
             Optional<String> location = response.headers().firstValue("Location");
             if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308 || location.isEmpty()) {
@@ -733,6 +857,45 @@ public final class HubClient {
             } else {
                 throw new IOException("refusing a redirect from https to " + next.getScheme());
             }
+        }
+    }
+
+    /**
+     * Waits for an answer. With a {@code watch}, a body that delivers nothing for the read timeout
+     * is cancelled (the JDK client has no read timeout of its own once the headers are in).
+     */
+    private <T> HttpResponse<T> await(CompletableFuture<HttpResponse<T>> future, AtomicReference<FileSink> watch)
+            throws IOException, InterruptedException {
+        long step = Math.max(20, config.readTimeout.toMillis() / 4);
+        try {
+            while (true) {
+                if (watch == null) {
+                    return future.get();
+                }
+                try {
+                    return future.get(step, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    FileSink sink = watch.get();
+                    if (sink != null && System.nanoTime() - sink.lastActivity > config.readTimeout.toNanos()) {
+                        sink.cancel();
+                        future.cancel(true);
+                        throw new IOException("no data for " + config.readTimeout.toMillis() + " ms while downloading");
+                    }
+                }
+            }
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while ((cause instanceof java.util.concurrent.CompletionException || cause instanceof ExecutionException)
+                    && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(cause);
+        } catch (InterruptedException e) {
+            future.cancel(true);
+            throw e;
         }
     }
 
@@ -766,7 +929,7 @@ public final class HubClient {
     private Page getJsonPage(URI uri, String what) throws StoreException {
         return withRetries(what, () -> {
             HttpResponse<byte[]> response = exchange(uri, Map.of("Accept", "application/json"),
-                    HttpResponse.BodyHandlers.ofByteArray());
+                    HttpResponse.BodyHandlers.ofByteArray(), null);
             if (response.statusCode() != 200) {
                 throw statusFailure(response, what);
             }
