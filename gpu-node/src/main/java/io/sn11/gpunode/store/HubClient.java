@@ -869,8 +869,13 @@ public final class HubClient {
         long step = Math.max(20, config.readTimeout.toMillis() / 4);
         try {
             while (true) {
-                if (watch == null) {
-                    return future.get();
+                if (watch == null) { // an API answer: small, bounded as a whole
+                    try {
+                        return future.get(config.requestTimeout.plus(config.readTimeout).toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (TimeoutException e) {
+                        future.cancel(true);
+                        throw new IOException("no complete answer within " + config.requestTimeout.plus(config.readTimeout).toMillis() + " ms");
+                    }
                 }
                 try {
                     return future.get(step, TimeUnit.MILLISECONDS);
