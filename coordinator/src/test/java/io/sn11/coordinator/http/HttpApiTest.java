@@ -275,6 +275,34 @@ class HttpApiTest {
     assertTrue(api.get("/model_submission_details?" + query(original.queryFields())).expect(200).body().at("/details/duplicate_of").isNull());
   }
 
+  @Test
+  void aMinersOwnEarlierModelOfTheSameRepositoryIsNotADuplicate() throws Exception {
+    // Duplicates are about several miners; one miner's models are governed by the window rule.
+    String key = hotkey("own-repository");
+    Model first = new Model("own-repo", "model", "chatml", key, 1_000);
+    checkModel(first.json()).expect(200);
+    failEvaluation(first.hash(), "wrong chat template");
+    api.awaitReadSide(311, first, "FAILED");
+
+    Model again = new Model("own-repo", "model", "llama3", key, 1_001);
+    JsonNode record = checkModel(again.json()).expect(200).body();
+    assertEquals("QUEUED", record.get("status").asText());
+    assertTrue(record.at("/details/duplicate_of").isNull(), record.toString());
+  }
+
+  @Test
+  void theSameRepositoryInAnotherLetterCaseIsADuplicate() throws Exception {
+    // Hugging Face resolves repository ids case-insensitively (as the weights' duplicate check does).
+    Model original = model("Case-Org", "Shared-Model", hotkey("case-original"), 500);
+    checkModel(original.json()).expect(200);
+    api.awaitReadSide(312, original, "QUEUED");
+
+    Model copy = model("case-org", "shared-model", hotkey("case-copy"), 600);
+    String duplicateOf = checkModel(copy.json()).expect(200).body().at("/details/duplicate_of").asText(null);
+    assertNotNull(duplicateOf);
+    assertTrue(duplicateOf.contains(original.hash()), duplicateOf);
+  }
+
   // ---- GET /model_submission_details -------------------------------------------------------------
 
   @Test
