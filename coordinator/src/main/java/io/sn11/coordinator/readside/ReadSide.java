@@ -72,10 +72,16 @@ public final class ReadSide implements AutoCloseable {
     return queryOne(ModelRow.SELECT + " WHERE hotkey = ? AND accepted ORDER BY block DESC, submitted_at DESC", hotkey);
   }
 
-  /** The earliest model submitted for the repository, if any. */
-  public Optional<ModelRow> earliestModelOfRepository(String namespace, String name) throws SQLException {
+  /**
+   * The earliest model another hotkey submitted for the repository, if any. Repository ids compare
+   * case-insensitively, as Hugging Face resolves them (and as the weights' duplicate check does); a
+   * hotkey's own earlier models are the window rule's business, not duplicates.
+   */
+  public Optional<ModelRow> earliestModelOfRepositoryByOthers(String namespace, String name, String hotkey) throws SQLException {
     return queryOne(
-        ModelRow.SELECT + " WHERE repo_namespace = ? AND repo_name = ? ORDER BY block ASC, submitted_at ASC", namespace, name);
+        ModelRow.SELECT
+            + " WHERE LOWER(repo_namespace) = LOWER(?) AND LOWER(repo_name) = LOWER(?) AND hotkey <> ? ORDER BY block ASC, submitted_at ASC",
+        namespace, name, hotkey);
   }
 
   /** Every registry entry with the model it names, when the model is known; ordered by uid. */

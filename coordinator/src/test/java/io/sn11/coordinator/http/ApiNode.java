@@ -1,0 +1,225 @@
+package io.sn11.coordinator.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.cluster.node.NodeConfig;
+import io.sn11.cluster.node.Sn11Node;
+import io.sn11.cluster.scoring.ModelHash;
+import io.sn11.coordinator.CoordinatorRole;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+/**
+ * One coordinator node started in-process on a temporary data folder, and a plain java.net.http client
+ * for its API. The tests talk to it only over HTTP, as a validator would.
+ */
+final class ApiNode implements AutoCloseable {
+  static final String TOKEN = "test-admin-token-0123456789";
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Sn11Node node;
+  private final URI base;
+  private final HttpClient client =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+
+  private ApiNode(Sn11Node node, URI base) {
+    this.node = node;
+    this.base = base;
+  }
+
+  static ApiNode start(Path dataDir) throws Exception {
+    Map<String, Object> options = new LinkedHashMap<>();
+    options.put("sn11.data-dir", dataDir.toString());
+    options.put("sn11.coordinator.http.port", 0);
+    options.put("sn11.coordinator.admin-tokens", List.of(TOKEN));
+    CoordinatorRole role = new CoordinatorRole();
+    Sn11Node node = Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), List.of(role));
+    return new ApiNode(node, URI.create("http://127.0.0.1:" + role.httpAddress().getPort()));
+  }
+
+  Sn11Node node() {
+    return node;
+  }
+
+  @Override
+  public void close() throws Exception {
+    node.close();
+  }
+
+  // ---- requests -----------------------------------------------------------------------------------
+
+  /** A response with its body read as JSON (null when the body is not JSON). */
+  record Answer(int status, JsonNode body, String contentType, String raw) {
+    Answer expect(int expected) {
+      assertEquals(expected, status, () -> "HTTP status; body: " + raw);
+      return this;
+    }
+
+    /** Asserts a refusal: the status and the JSON {@code detail} and {@code field} (field null: absent). */
+    Answer expectError(int expected, String field) {
+      expect(expected);
+      assertEquals("application/json", contentType, "content type of " + raw);
+      if (body == null || !body.path("detail").isTextual() || body.path("detail").asText().isBlank()) {
+        fail("expected a JSON body with a detail, was " + raw);
+      }
+      if (field == null) assertEquals(null, body.get("field"), "field of " + raw);
+      else assertEquals(field, body.path("field").asText(null), "field of " + raw);
+      return this;
+    }
+
+    String detail() {
+      return body.path("detail").asText();
+    }
+  }
+
+  HttpRequest.Builder request(String pathAndQuery) {
+    return HttpRequest.newBuilder(base.resolve(pathAndQuery)).timeout(Duration.ofSeconds(30));
+  }
+
+  Answer send(HttpRequest request) throws IOException, InterruptedException {
+    HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+    JsonNode body;
+    try {
+      body = response.body().isEmpty() ? null : JSON.readTree(response.body());
+    } catch (IOException notJson) {
+      body = null;
+    }
+    String contentType = response.headers().firstValue("Content-Type").orElse(null);
+    return new Answer(response.statusCode(), body, contentType, response.body());
+  }
+
+  Answer get(String pathAndQuery, String... headers) throws IOException, InterruptedException {
+    HttpRequest.Builder builder = request(pathAndQuery).GET();
+    if (headers.length > 0) builder.headers(headers);
+    return send(builder.build());
+  }
+
+  Answer post(String path, String body, String... headers) throws IOException, InterruptedException {
+    HttpRequest.Builder builder =
+        request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) builder.headers(headers);
+    return send(builder.build());
+  }
+
+  Answer post(String path, JsonNode body, String... headers) throws IOException, InterruptedException {
+    return post(path, body.toString(), headers);
+  }
+
+  Answer adminPost(String path, JsonNode body) throws IOException, InterruptedException {
+    return post(path, body, "Authorization", "Bearer " + TOKEN);
+  }
+
+  static String query(Map<String, ?> parameters) {
+    return parameters.entrySet().stream()
+        .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "=" + URLEncoder.encode(String.valueOf(e.getValue()), StandardCharsets.UTF_8))
+        .collect(Collectors.joining("&"));
+  }
+
+  // ---- models -------------------------------------------------------------------------------------
+
+  /** A model's identifying fields as the API takes them; {@link #json()} is a check_model body. */
+  record Model(String namespace, String name, String template, String hotkey, long block) {
+    String hash() {
+      return ModelHash.of(namespace, name, template, hotkey);
+    }
+
+    Model atBlock(long newBlock) {
+      return new Model(namespace, name, template, hotkey, newBlock);
+    }
+
+    ObjectNode json() {
+      ObjectNode node = JSON.createObjectNode();
+      node.put("repo_namespace", namespace);
+      node.put("repo_name", name);
+      node.put("chat_template_type", template);
+      node.put("hotkey", hotkey);
+      node.put("hash", hash());
+      node.put("block", block);
+      return node;
+    }
+
+    Map<String, Object> queryFields() {
+      Map<String, Object> fields = new LinkedHashMap<>();
+      json().fields().forEachRemaining(f -> fields.put(f.getKey(), f.getValue().asText()));
+      return fields;
+    }
+  }
+
+  static Model model(String namespace, String name, String hotkey, long block) {
+    return new Model(namespace, name, "chatml", hotkey, block);
+  }
+
+  private static final String BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+  /** A well-formed SS58-shaped hotkey (48 base58 characters starting with 5), distinct per seed. */
+  static String hotkey(String seed) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(seed.getBytes(StandardCharsets.UTF_8));
+      StringBuilder key = new StringBuilder("5");
+      for (int i = 0; key.length() < 48; i++) key.append(BASE58.charAt((digest[i % digest.length] & 0xFF) % 58));
+      return key.toString();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---- the eventually consistent read side -----------------------------------------------------
+
+  /** Polls {@code probe} until {@code condition} holds (at most 30 s); never a fixed sleep. */
+  static <T> T await(String what, ThrowingSupplier<T> probe, Predicate<T> condition) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    T last = null;
+    while (System.nanoTime() < deadline) {
+      last = probe.get();
+      if (condition.test(last)) return last;
+      Thread.sleep(50);
+    }
+    throw new AssertionError("timed out waiting for " + what + "; last value: " + last);
+  }
+
+  @FunctionalInterface
+  interface ThrowingSupplier<T> {
+    T get() throws Exception;
+  }
+
+  /** The minerboard row of {@code uid}, or null. */
+  JsonNode minerboardRow(int uid) throws Exception {
+    for (JsonNode row : get("/minerboard").expect(200).body()) if (row.path("uid").asInt() == uid) return row;
+    return null;
+  }
+
+  /** Registers {@code model} at {@code uid} (at the model's block). */
+  Answer register(int uid, Model model) throws Exception {
+    ObjectNode body = JSON.createObjectNode().put("uid", uid).put("hash", model.hash()).put("hotkey", model.hotkey()).put("block", model.block());
+    return adminPost("/minerboard_update", body);
+  }
+
+  /**
+   * Waits until the read side shows {@code model} with {@code status}: registers it at {@code uid} (no
+   * event when already registered so) and polls the minerboard, whose rows join the read side's records.
+   */
+  JsonNode awaitReadSide(int uid, Model model, String status) throws Exception {
+    register(uid, model).expect(200);
+    return await(
+        "uid " + uid + " with model " + model.hash() + " " + status + " on the minerboard",
+        () -> minerboardRow(uid),
+        row -> row != null && model.hash().equals(row.path("hash").asText()) && status.equals(row.path("status").asText(null)));
+  }
+}

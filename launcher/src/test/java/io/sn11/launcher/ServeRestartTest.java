@@ -1,0 +1,260 @@
+package io.sn11.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.cluster.scoring.ModelHash;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code sn11 serve} in a separate JVM, stopped with SIGTERM (coordinated shutdown) and started again on
+ * the same data folder: everything the answers depend on is in the journal, so they come back the same.
+ */
+class ServeRestartTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern SERVING = Pattern.compile("SN11 is serving on (http://[^ ]+:\\d+)");
+  private static final String ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+  private static final String BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+  private static final String CHARLIE = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
+
+  @TempDir Path tmp;
+
+  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final List<Process> processes = new ArrayList<>();
+  private Path stderrLog;
+
+  /** A started server: its process, base address and how long it took to answer /hc. */
+  private record Served(Process process, URI base, long millisToHealthy) {}
+
+  @AfterEach
+  void killEveryChild() throws Exception {
+    for (Process process : processes) {
+      if (process.isAlive()) {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void aRestartOnTheSameDataFolderAnswersTheSame() throws Exception {
+    Path data = tmp.resolve("data");
+    Served first = serve(data, "first");
+    String token = Files.readString(data.resolve("admin-token"), StandardCharsets.UTF_8).trim();
+
+    // A submission (QUEUED), two imported results, two miners in the registry.
+    ObjectNode queued = model("alice-org", "queued-model", ALICE, 150);
+    assertEquals(200, post(first, "/check_model", queued, token).statusCode());
+    ObjectNode scoredA = model("bob-org", "scored-a", BOB, 100);
+    scoredA.set("score", JSON.createObjectNode().put("judge_score", 0.6));
+    ObjectNode scoredB = model("charlie-org", "scored-b", CHARLIE, 50);
+    scoredB.set("score", JSON.createObjectNode().put("judge_score", 0.3));
+    assertEquals(200, post(first, "/admin/results", scoredA, token).statusCode());
+    assertEquals(200, post(first, "/admin/results", scoredB, token).statusCode());
+    assertEquals(200, post(first, "/minerboard_update", registration(0, scoredA), token).statusCode());
+    assertEquals(200, post(first, "/minerboard_update", registration(1, scoredB), token).statusCode());
+    await(
+        "both miners COMPLETED on the minerboard",
+        () -> getJson(first, "/minerboard"),
+        board -> board.size() == 2 && board.get(0).path("status").asText().equals("COMPLETED") && board.get(1).path("status").asText().equals("COMPLETED"));
+
+    JsonNode queuedRecord = getJson(first, "/model_submission_details?" + query(queued));
+    JsonNode scoredRecord = getJson(first, "/model_submission_details?" + query(scoredA));
+    JsonNode minerboard = getJson(first, "/minerboard");
+    JsonNode weights = getJson(first, "/weights?current_block=1000");
+    assertTrue(weights.get("folded").asBoolean());
+    // uid0 0.6 @100 beats uid1 0.3 @50 (0.582 > 0.3): win rates 1 and 0; step = softmax(1/0.075, 0) = 0.99999838, 1.62e-6
+    double step0 = 1 / (1 + Math.exp(-1 / 0.075));
+    assertEquals(0.1 * step0, weights.at("/uids/0/weight").asDouble(), 1e-12);
+
+    stop(first);
+    Served second = serve(data, "second");
+
+    // The same answers: records, registry, and the moving average (asking again at block 1000 folds nothing).
+    assertEquals(queuedRecord, getJson(second, "/model_submission_details?" + query(queued)));
+    assertEquals(scoredRecord, getJson(second, "/model_submission_details?" + query(scoredA)));
+    assertEquals(minerboard, getJson(second, "/minerboard"));
+    JsonNode weightsAgain = getJson(second, "/weights?current_block=1000");
+    assertEquals(weights, weightsAgain);
+    assertTrue(weightsAgain.get("folded").asBoolean());
+    assertEquals(1000, weightsAgain.get("last_folded_block").asLong());
+
+    // A later block continues the average from where it was before the restart: 0.9 * previous + 0.1 * step.
+    JsonNode later = getJson(second, "/weights?current_block=2000");
+    for (int i = 0; i < 2; i++) {
+      double previous = weights.at("/uids/" + i + "/weight").asDouble();
+      double step = later.at("/uids/" + i + "/step_weight").asDouble();
+      assertEquals(0.9 * previous + 0.1 * step, later.at("/uids/" + i + "/weight").asDouble(), 1e-12);
+    }
+    assertEquals(0.19 * step0, later.at("/uids/0/weight").asDouble(), 1e-12);
+
+    System.out.printf(
+        "sn11 serve: process start to /hc answering: %d ms on a new data folder, %d ms after the restart%n",
+        first.millisToHealthy(), second.millisToHealthy());
+    stop(second);
+  }
+
+  // ---- the child process ------------------------------------------------------------------------
+
+  /** Starts {@code sn11 serve} on a free port and waits for the serving line and a healthy /hc. */
+  private Served serve(Path data, String name) throws Exception {
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    int port = freePort();
+    stderrLog = tmp.resolve(name + "-stderr.log");
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                javaBin, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                "io.sn11.launcher.Sn11", "serve", "--data-dir", data.toString(), "--http-port", Integer.toString(port))
+            .redirectError(stderrLog.toFile());
+    // The token must come from the data folder, as an operator's first start would make it.
+    builder.environment().remove(AdminToken.ENV);
+    long started = System.nanoTime();
+    Process process = builder.start();
+    processes.add(process);
+
+    CompletableFuture<String> servingLine = new CompletableFuture<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = lines.readLine()) != null; ) {
+                  System.out.println("[" + name + "] " + line);
+                  if (SERVING.matcher(line).find()) servingLine.complete(line);
+                }
+              } catch (IOException ignored) {
+                // the process went away
+              } finally {
+                servingLine.completeExceptionally(new AssertionError("sn11 serve exited without the serving line"));
+              }
+            },
+            "sn11-" + name + "-stdout");
+    reader.setDaemon(true);
+    reader.start();
+
+    URI base = URI.create("http://127.0.0.1:" + port);
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (true) {
+      if (!process.isAlive()) throw new AssertionError("sn11 serve exited with " + process.exitValue() + "; stderr:\n" + stderr());
+      if (System.nanoTime() > deadline) throw new AssertionError("sn11 serve did not answer /hc within 120 s; stderr:\n" + stderr());
+      try {
+        HttpResponse<String> hc = client.send(HttpRequest.newBuilder(base.resolve("/hc")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        if (hc.statusCode() == 200 && JSON.readTree(hc.body()).path("g").asBoolean()) break;
+      } catch (ConnectException | java.net.http.HttpTimeoutException notYet) {
+        // not bound yet
+      }
+      Thread.sleep(50);
+    }
+    long millis = Duration.ofNanos(System.nanoTime() - started).toMillis();
+
+    Matcher serving = SERVING.matcher(servingLine.get(30, TimeUnit.SECONDS));
+    assertTrue(serving.find());
+    assertEquals(base.toString(), serving.group(1));
+    return new Served(process, base, millis);
+  }
+
+  /** SIGTERM: the JVM's shutdown hook runs Pekko's coordinated shutdown. */
+  private void stop(Served served) throws Exception {
+    served.process().destroy();
+    assertTrue(served.process().waitFor(60, TimeUnit.SECONDS), "sn11 serve did not stop within 60 s after SIGTERM; stderr:\n" + stderr());
+  }
+
+  private String stderr() {
+    try {
+      return stderrLog == null || !Files.exists(stderrLog) ? "" : Files.readString(stderrLog, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      socket.setReuseAddress(true);
+      return socket.getLocalPort();
+    }
+  }
+
+  // ---- HTTP ---------------------------------------------------------------------------------------
+
+  private static ObjectNode model(String namespace, String name, String hotkey, long block) {
+    return JSON.createObjectNode()
+        .put("repo_namespace", namespace)
+        .put("repo_name", name)
+        .put("chat_template_type", "chatml")
+        .put("hotkey", hotkey)
+        .put("hash", ModelHash.of(namespace, name, "chatml", hotkey))
+        .put("block", block);
+  }
+
+  private static ObjectNode registration(int uid, ObjectNode model) {
+    return JSON.createObjectNode().put("uid", uid).put("hash", model.get("hash").asText()).put("hotkey", model.get("hotkey").asText()).put("block", model.get("block").asLong());
+  }
+
+  private static String query(ObjectNode model) {
+    StringBuilder query = new StringBuilder();
+    for (String field : List.of("repo_namespace", "repo_name", "chat_template_type", "hotkey", "hash")) {
+      if (query.length() > 0) query.append('&');
+      query.append(field).append('=').append(java.net.URLEncoder.encode(model.get(field).asText(), StandardCharsets.UTF_8));
+    }
+    return query.toString();
+  }
+
+  private HttpResponse<String> post(Served served, String path, JsonNode body, String token) throws Exception {
+    HttpRequest request =
+        HttpRequest.newBuilder(served.base().resolve(path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
+            .header("Authorization", "Bearer " + token)
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+            .build();
+    HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), () -> path + " answered " + response.body());
+    return response;
+  }
+
+  private JsonNode getJson(Served served, String pathAndQuery) throws Exception {
+    HttpResponse<String> response =
+        client.send(HttpRequest.newBuilder(served.base().resolve(pathAndQuery)).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), () -> pathAndQuery + " answered " + response.body());
+    return JSON.readTree(response.body());
+  }
+
+  private interface Probe<T> {
+    T get() throws Exception;
+  }
+
+  private static <T> T await(String what, Probe<T> probe, Predicate<T> condition) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    T last = null;
+    while (System.nanoTime() < deadline) {
+      last = probe.get();
+      if (condition.test(last)) return last;
+      Thread.sleep(50);
+    }
+    throw new AssertionError("timed out waiting for " + what + "; last: " + last);
+  }
+}
