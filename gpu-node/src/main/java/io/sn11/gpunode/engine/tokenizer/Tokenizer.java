@@ -1,0 +1,55 @@
+package io.sn11.gpunode.engine.tokenizer;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A Hugging Face {@code tokenizer.json} through DJL's native binding. Encoding never adds special tokens: the chat
+ * templates write BOS and turn markers into the text themselves, and the tokenizer recognises them there.
+ */
+public final class Tokenizer implements AutoCloseable {
+    private final HuggingFaceTokenizer hf;
+
+    private Tokenizer(HuggingFaceTokenizer hf) { this.hf = hf; }
+
+    /** Loads {@code tokenizer.json} from a model folder, or the given file. */
+    public static Tokenizer load(Path modelDirOrFile) throws IOException {
+        Path file = Files.isDirectory(modelDirOrFile) ? modelDirOrFile.resolve("tokenizer.json") : modelDirOrFile;
+        if (!Files.isRegularFile(file)) throw new IOException(file + ": no tokenizer.json");
+        HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of(
+                "addSpecialTokens", "false",
+                "truncation", "false",
+                "padding", "false",
+                "modelMaxLength", String.valueOf(Integer.MAX_VALUE)));
+        return new Tokenizer(hf);
+    }
+
+    public int[] encode(String text) {
+        Encoding e = hf.encode(text, false, false);
+        long[] ids = e.getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
+        return out;
+    }
+
+    /** Decodes ids to text, special tokens included. */
+    public String decode(int[] ids) {
+        long[] l = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) l[i] = ids[i];
+        return hf.decode(l, false);
+    }
+
+    /** The id of a string that encodes to exactly one token, else -1. */
+    public int singleTokenId(String text) {
+        int[] ids = encode(text);
+        return ids.length == 1 ? ids[0] : -1;
+    }
+
+    @Override
+    public void close() { hf.close(); }
+}
