@@ -130,12 +130,20 @@ public final class CpuBackend implements Backend {
 
     // ---------------------------------------------------------------- parallel helper
 
-    /** Runs body(i) for i in [0, n), split into contiguous chunks over the pool. */
-    private void parallelFor(int n, int minChunk, IntConsumer body) {
-        if (pool == null || n <= minChunk) {
+    /** Below this much work (multiply-adds or elements) a kernel runs on the calling thread. */
+    private static final long MIN_PARALLEL_WORK = 1 << 15;
+
+    /**
+     * Runs body(i) for i in [0, n), split into contiguous chunks over the pool; {@code workPerItem} estimates the cost
+     * of one item so that small kernels do not pay for task hand-off.
+     */
+    private void parallelFor(int n, long workPerItem, IntConsumer body) {
+        long total = n * Math.max(1, workPerItem);
+        if (pool == null || n < 2 || total < MIN_PARALLEL_WORK) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
+        int minChunk = (int) Math.max(1, Math.min(n, MIN_PARALLEL_WORK / 4 / Math.max(1, workPerItem)));
         int chunks = Math.min(threads * 4, (n + minChunk - 1) / minChunk);
         int per = (n + chunks - 1) / chunks;
         List<Callable<Void>> tasks = new ArrayList<>(chunks);
@@ -165,7 +173,7 @@ public final class CpuBackend implements Backend {
     public void embedding(WeightHandle table, int[] tokens, Buffer out) {
         CpuWeight t = w(table);
         float[] o = a(out);
-        parallelFor(tokens.length, 16, r -> {
+        parallelFor(tokens.length, t.cols, r -> {
             int tok = tokens[r];
             if (tok < 0 || tok >= t.rows) throw new IllegalArgumentException("token id " + tok + " outside vocab " + t.rows);
             float[] row = new float[t.cols];
@@ -179,7 +187,7 @@ public final class CpuBackend implements Backend {
         float[] wt = w(weight).all();
         int n = wt.length;
         float[] xi = a(x), o = a(out);
-        parallelFor(rows, 8, r -> {
+        parallelFor(rows, 3L * n, r -> {
             int base = r * n;
             double ss = 0;
             for (int i = 0; i < n; i++) ss += (double) xi[base + i] * xi[base + i];
@@ -199,7 +207,7 @@ public final class CpuBackend implements Backend {
         }
         ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[in]);
         ThreadLocal<short[]> scratch = ThreadLocal.withInitial(() -> new short[in]);
-        parallelFor(outDim, 4, j -> {
+        parallelFor(outDim, (long) rows * in + in, j -> {
             float[] wr = rowBuf.get();
             wt.row(j, wr, scratch.get());
             float bj = b == null ? 0f : b[j];
@@ -227,7 +235,7 @@ public final class CpuBackend implements Backend {
     public void rope(Buffer x, int rows, int heads, int headDim, int[] positions, Buffer invFreq) {
         float[] xi = a(x), inv = a(invFreq);
         int half = headDim / 2;
-        parallelFor(rows, 8, r -> {
+        parallelFor(rows, (long) heads * headDim * 4, r -> {
             float[] cos = new float[half], sin = new float[half];
             for (int i = 0; i < half; i++) {
                 float angle = positions[r] * inv[i];
@@ -271,7 +279,9 @@ public final class CpuBackend implements Backend {
             SeqSlice s = batch.get(si);
             for (int i = 0; i < s.length(); i++) { sliceOfRow[idx] = si; rowIds[idx] = i; idx++; }
         }
-        parallelFor(totalRows * heads, 4, task -> {
+        long avgPos = 1;
+        for (SeqSlice s : batch) avgPos = Math.max(avgPos, s.startPos() + s.length());
+        parallelFor(totalRows * heads, avgPos * headDim * 2, task -> {
             int rr = task / heads, h = task % heads;
             SeqSlice s = batch.get(sliceOfRow[rr]);
             CpuKvCache c = (CpuKvCache) s.cache();
@@ -305,7 +315,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void siluMul(Buffer gate, Buffer up, int n) {
         float[] g = a(gate), u = a(up);
-        parallelFor(n, 4096, i -> {
+        parallelFor(n, 16, i -> {
             float x = g[i];
             g[i] = x / (1f + (float) Math.exp(-x)) * u[i];
         });
@@ -329,7 +339,7 @@ public final class CpuBackend implements Backend {
         if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, vocab]");
         float[] prob = new float[rows], entropy = new float[rows];
         boolean[] in = new boolean[rows];
-        parallelFor(rows, 1, r -> {
+        parallelFor(rows, vocab, r -> {
             int base = r * vocab;
             int[] idx = topK(l, base, vocab, k);
             double max = l[base + idx[0]];

@@ -13,6 +13,12 @@ import java.util.Map;
  * templates write BOS and turn markers into the text themselves, and the tokenizer recognises them there.
  */
 public final class Tokenizer implements AutoCloseable {
+    static {
+        // The native library ships in DJL's jar: never reach out to the network (telemetry, EC2 metadata, downloads).
+        if (System.getProperty("OPT_OUT_TRACKING") == null) System.setProperty("OPT_OUT_TRACKING", "true");
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+    }
+
     private final HuggingFaceTokenizer hf;
 
     private Tokenizer(HuggingFaceTokenizer hf) { this.hf = hf; }
