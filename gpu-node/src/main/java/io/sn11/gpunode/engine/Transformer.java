@@ -61,24 +61,29 @@ public final class Transformer implements AutoCloseable {
     private final WeightHandle embedding, finalNorm, lmHead;
     private final List<Layer> layers = new ArrayList<>();
     private final Buffer invFreq;
+    private final List<WeightHandle> uploaded = new ArrayList<>();
 
     public Transformer(ModelWeights weights, Backend backend) {
         this.config = weights.config();
         this.weights = weights;
         this.backend = backend;
-        this.embedding = backend.upload(weights.embedding());
-        this.finalNorm = backend.upload(weights.finalNorm());
-        this.lmHead = weights.lmHead() == weights.embedding() ? embedding : backend.upload(weights.lmHead());
+        this.embedding = up(weights.embedding());
+        this.finalNorm = up(weights.finalNorm());
+        this.lmHead = weights.lmHead() == weights.embedding() ? embedding : up(weights.lmHead());
         for (LayerWeights l : weights.layers()) {
-            layers.add(new Layer(backend.upload(l.inputNorm()), backend.upload(l.wq()), backend.upload(l.wk()),
-                    backend.upload(l.wv()), up(l.bq()), up(l.bk()), up(l.bv()), backend.upload(l.wo()),
-                    backend.upload(l.postAttentionNorm()), backend.upload(l.wGate()), backend.upload(l.wUp()),
-                    backend.upload(l.wDown())));
+            layers.add(new Layer(up(l.inputNorm()), up(l.wq()), up(l.wk()), up(l.wv()), up(l.bq()), up(l.bk()),
+                    up(l.bv()), up(l.wo()), up(l.postAttentionNorm()), up(l.wGate()), up(l.wUp()), up(l.wDown())));
         }
         this.invFreq = backend.upload(RopeTable.inverseFrequencies(config));
     }
 
-    private WeightHandle up(io.sn11.gpunode.engine.safetensors.Tensor t) { return t == null ? null : backend.upload(t); }
+    /** Uploads one tensor (null stays null) and remembers the handle so that close() frees it. */
+    private WeightHandle up(io.sn11.gpunode.engine.safetensors.Tensor t) {
+        if (t == null) return null;
+        WeightHandle h = backend.upload(t);
+        uploaded.add(h);
+        return h;
+    }
 
     /** Reads config.json and the safetensors of {@code dir} and uploads the weights to {@code backend}. */
     public static Transformer load(Path dir, Backend backend) throws IOException {
@@ -245,6 +250,7 @@ public final class Transformer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        for (WeightHandle h : uploaded) h.close();
         invFreq.close();
         weights.close();
     }

@@ -32,7 +32,10 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Validated entry of the header: offsets are relative to the start of the data section. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict: duplicate keys and anything after the JSON object (other than padding spaces) are errors. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final Path path;
     private final FileChannel channel;

@@ -104,6 +104,9 @@ class SafetensorsFileTest {
         assertMessage(openFails("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4), "tensor a", "shape");
         assertMessage(openFails("{\"a\":5}", 4), "tensor a", "not an object");
         assertMessage(openFails("{\"__metadata__\":{\"k\":1}}", 0), "__metadata__");
+        assertMessage(openFails("{} trailing", 0), "not valid JSON");
+        assertMessage(openFails("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "not valid JSON", "Duplicate");
     }
 
     @Test
