@@ -207,14 +207,73 @@ public final class CpuBackend implements Backend {
         }
         ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[in]);
         ThreadLocal<short[]> scratch = ThreadLocal.withInitial(() -> new short[in]);
+        // Decode (fewer than 4 rows) of F16/BF16 weights fuses conversion into the dot product (4 accumulators);
+        // otherwise every row is summed in index order with one accumulator, whatever the batch.
+        boolean fused = rows < 4 && wt.dtype != DType.F32;
         parallelFor(outDim, (long) rows * in + in, j -> {
+            float bj = b == null ? 0f : b[j];
+            if (fused) {
+                // few rows (decode): convert while multiplying, one pass over the weight row
+                short[] sc = scratch.get();
+                wt.f16.get(j * in, sc, 0, in);
+                for (int r = 0; r < rows; r++) {
+                    o[r * outDim + j] = (wt.dtype == DType.BF16 ? dotBf16(xi, r * in, sc, in) : dotF16(xi, r * in, sc, in)) + bj;
+                }
+                return;
+            }
+            // many rows (prefill): decode the weight row once, then four input rows at a time
             float[] wr = rowBuf.get();
             wt.row(j, wr, scratch.get());
-            float bj = b == null ? 0f : b[j];
-            for (int r = 0; r < rows; r++) {
-                o[r * outDim + j] = dot(xi, r * in, wr, in) + bj;
+            int r = 0;
+            for (; r + 3 < rows; r += 4) {
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int o0 = r * in, o1 = o0 + in, o2 = o1 + in, o3 = o2 + in;
+                for (int i = 0; i < in; i++) {
+                    float wv = wr[i];
+                    s0 += xi[o0 + i] * wv;
+                    s1 += xi[o1 + i] * wv;
+                    s2 += xi[o2 + i] * wv;
+                    s3 += xi[o3 + i] * wv;
+                }
+                o[r * outDim + j] = s0 + bj;
+                o[(r + 1) * outDim + j] = s1 + bj;
+                o[(r + 2) * outDim + j] = s2 + bj;
+                o[(r + 3) * outDim + j] = s3 + bj;
+            }
+            for (; r < rows; r++) {
+                // same summation order as the blocked loop: a row's result does not depend on how rows are grouped
+                float s0 = 0;
+                int o0 = r * in;
+                for (int i = 0; i < in; i++) s0 += xi[o0 + i] * wr[i];
+                o[r * outDim + j] = s0 + bj;
             }
         });
+    }
+
+    static float dotBf16(float[] x, int off, short[] w, int n) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += x[off + i] * Float.intBitsToFloat(w[i] << 16);
+            s1 += x[off + i + 1] * Float.intBitsToFloat(w[i + 1] << 16);
+            s2 += x[off + i + 2] * Float.intBitsToFloat(w[i + 2] << 16);
+            s3 += x[off + i + 3] * Float.intBitsToFloat(w[i + 3] << 16);
+        }
+        for (; i < n; i++) s0 += x[off + i] * Float.intBitsToFloat(w[i] << 16);
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    static float dotF16(float[] x, int off, short[] w, int n) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += x[off + i] * DType.halfToFloat(w[i]);
+            s1 += x[off + i + 1] * DType.halfToFloat(w[i + 1]);
+            s2 += x[off + i + 2] * DType.halfToFloat(w[i + 2]);
+            s3 += x[off + i + 3] * DType.halfToFloat(w[i + 3]);
+        }
+        for (; i < n; i++) s0 += x[off + i] * DType.halfToFloat(w[i]);
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Dot product with four independent accumulators (F32). */
