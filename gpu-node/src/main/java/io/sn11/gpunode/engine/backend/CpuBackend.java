@@ -276,19 +276,6 @@ public final class CpuBackend implements Backend {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** Dot product with four independent accumulators (F32). */
-    static float dot(float[] x, int off, float[] w, int n) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
-            s0 += x[off + i] * w[i];
-            s1 += x[off + i + 1] * w[i + 1];
-            s2 += x[off + i + 2] * w[i + 2];
-            s3 += x[off + i + 3] * w[i + 3];
-        }
-        for (; i < n; i++) s0 += x[off + i] * w[i];
-        return (s0 + s1) + (s2 + s3);
-    }
 
     @Override
     public void rope(Buffer x, int rows, int heads, int headDim, int[] positions, Buffer invFreq) {

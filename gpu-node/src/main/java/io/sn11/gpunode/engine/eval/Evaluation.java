@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * Scores a model folder on a dataset: picks samples deterministically, renders each with the chat template,
- * tokenizes context and target separately (so the target's tokens are exactly its own), runs the teacher-forced
+ * tokenizes context (with the tokenizer's own leading special tokens, see {@link Tokenizer#encodePrompt}) and target
+ * separately (so the target's tokens are exactly its own), runs the teacher-forced
  * forward pass in batches, and combines the backend's per-position statistics into the eval score and creativity.
  * Latency is the mean wall time of the forward pass per sample.
  */
@@ -49,6 +50,7 @@ public final class Evaluation {
             throws IOException {
         List<Conversation> chosen = dataset.select(o.modelHash(), o.samples());
         int limit = Math.min(o.maxTokens(), model.config().maxPositionEmbeddings());
+        if (model.config().slidingWindow() > 0) limit = Math.min(limit, model.config().slidingWindow()); // full attention is exact below it
         List<Prepared> prepared = new ArrayList<>();
         for (Conversation c : chosen) prepared.add(prepare(c, o.template(), tok, limit));
 
@@ -78,7 +80,7 @@ public final class Evaluation {
 
     static Prepared prepare(Conversation c, ChatTemplate template, Tokenizer tok, int limit) {
         ChatTemplate.Formatted f = template.format(c.messages());
-        int[] ctx = tok.encode(f.context());
+        int[] ctx = tok.encodePrompt(f.context());
         int[] tgt = tok.encode(f.target());
         if (tgt.length == 0) throw new IllegalArgumentException("conversation " + c.id() + ": empty target");
         if (tgt.length >= limit) tgt = Arrays.copyOf(tgt, limit - 1);

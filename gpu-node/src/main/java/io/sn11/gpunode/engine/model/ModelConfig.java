@@ -30,7 +30,8 @@ public record ModelConfig(
         int maxPositionEmbeddings,
         boolean attentionBias,
         List<Integer> bosTokenIds,
-        List<Integer> eosTokenIds) {
+        List<Integer> eosTokenIds,
+        int slidingWindow) {
 
     public static final Set<String> SUPPORTED = Set.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
 
@@ -78,7 +79,20 @@ public record ModelConfig(
         boolean bias = arch.equals("Qwen2ForCausalLM")
                 || (root.hasNonNull("attention_bias") && root.get("attention_bias").asBoolean());
         return new ModelConfig(arch, hidden, inter, layers, heads, kvHeads, headDim, vocab, (float) eps, theta, scaling,
-                tie, maxPos, bias, ids(root.get("bos_token_id")), ids(root.get("eos_token_id")));
+                tie, maxPos, bias, ids(root.get("bos_token_id")), ids(root.get("eos_token_id")), slidingWindow(root, arch));
+    }
+
+    /**
+     * Mistral v0.1 attends over a sliding window; Qwen2 only when use_sliding_window is true. 0 means full attention.
+     * The engine attends over everything, which is exact while sequences are not longer than the window; evaluation
+     * caps sample length at it.
+     */
+    private static int slidingWindow(JsonNode root, String arch) {
+        JsonNode w = root.get("sliding_window");
+        if (w == null || !w.isIntegralNumber() || w.asInt() <= 0) return 0;
+        if (arch.equals("Qwen2ForCausalLM") && !root.path("use_sliding_window").asBoolean(false)) return 0;
+        if (arch.equals("LlamaForCausalLM")) return 0;
+        return w.asInt();
     }
 
     private static RopeScaling parseRopeScaling(JsonNode n, String where) {

@@ -98,7 +98,9 @@ public final class TinyModels {
             c.put("eos_token_id", vocab.get("<|im_end|>"));
         }
         json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), c);
-        TinyTokenizer.write(dir.resolve("tokenizer.json"));
+        // like the real families: Llama 3 and Mistral tokenizers prepend BOS, Qwen2's adds nothing
+        TinyTokenizer.write(dir.resolve("tokenizer.json"),
+                arch == Arch.LLAMA ? "<|begin_of_text|>" : arch == Arch.MISTRAL ? "<s>" : null);
 
         SafetensorsWriter w = new SafetensorsWriter(Map.of("format", "pt"));
         int q = heads * headDim, kv = kvHeads * headDim;

@@ -82,7 +82,13 @@ public final class TinyTokenizer {
 
     public static int size() { return vocabulary().size(); }
 
-    public static void write(Path file) throws IOException {
+    public static void write(Path file) throws IOException { write(file, null); }
+
+    /**
+     * @param bos when not null, a TemplateProcessing post-processor puts this special token in front of every
+     *            encoding made with special tokens (as Llama and Mistral tokenizers do)
+     */
+    public static void write(Path file, String bos) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         root.put("version", "1.0");
@@ -106,7 +112,24 @@ public final class TinyTokenizer {
         pre.put("add_prefix_space", false);
         pre.put("trim_offsets", true);
         pre.put("use_regex", true);
-        root.putNull("post_processor");
+        if (bos == null) {
+            root.putNull("post_processor");
+        } else {
+            ObjectNode pp = root.putObject("post_processor");
+            pp.put("type", "TemplateProcessing");
+            ArrayNode single = pp.putArray("single");
+            single.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+            single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+            ArrayNode pair = pp.putArray("pair");
+            pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+            pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+            pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
+            pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+            ObjectNode st = pp.putObject("special_tokens").putObject(bos);
+            st.put("id", bos);
+            st.putArray("ids").add(vocab.get(bos));
+            st.putArray("tokens").add(bos);
+        }
         ObjectNode dec = root.putObject("decoder");
         dec.put("type", "ByteLevel");
         dec.put("add_prefix_space", false);

@@ -35,8 +35,11 @@ public final class Tokenizer implements AutoCloseable {
         return new Tokenizer(hf);
     }
 
-    public int[] encode(String text) {
-        Encoding e = hf.encode(text, false, false);
+    public int[] encode(String text) { return encode(text, false); }
+
+    /** With {@code addSpecialTokens}, the tokenizer's own post-processor runs (e.g. Llama's leading BOS). */
+    public int[] encode(String text, boolean addSpecialTokens) {
+        Encoding e = hf.encode(text, addSpecialTokens, false);
         long[] ids = e.getIds();
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
@@ -48,6 +51,27 @@ public final class Tokenizer implements AutoCloseable {
         long[] l = new long[ids.length];
         for (int i = 0; i < ids.length; i++) l[i] = ids[i];
         return hf.decode(l, false);
+    }
+
+    /**
+     * Encodes the start of a prompt the way the model's tokenizer would by default: the special tokens its
+     * post-processor puts in front (typically BOS) are added, unless the text already begins with them (templates
+     * such as llama3 or mistral write BOS themselves). Tokens a post-processor appends (EOS) are not added.
+     */
+    public int[] encodePrompt(String text) {
+        int[] plain = encode(text, false);
+        int[] with = encode(text, true);
+        int k = -1;
+        for (int start = 0; start + plain.length <= with.length; start++) {
+            if (java.util.Arrays.equals(with, start, start + plain.length, plain, 0, plain.length)) { k = start; break; }
+        }
+        if (k <= 0) return plain;
+        boolean alreadyThere = plain.length >= k && java.util.Arrays.equals(with, 0, k, plain, 0, k);
+        if (alreadyThere) return plain;
+        int[] out = new int[k + plain.length];
+        System.arraycopy(with, 0, out, 0, k);
+        System.arraycopy(plain, 0, out, k, plain.length);
+        return out;
     }
 
     /** The id of a string that encodes to exactly one token, else -1. */

@@ -58,7 +58,12 @@ class EvaluationTest {
             Evaluation.Prepared p = Evaluation.prepare(c, ChatTemplate.MISTRAL, tok, 4096);
             ChatTemplate.Formatted f = ChatTemplate.MISTRAL.format(c.messages());
             int[] target = tok.encode(f.target());
+            // Mistral's tokenizer prepends <s>; the mistral template writes it already: exactly one
             assertEquals(tok.encode(f.context()).length, p.targetStart());
+            assertEquals(1, java.util.Arrays.stream(p.tokens()).filter(x -> x == tok.singleTokenId("<s>")).count());
+            Evaluation.Prepared chatml = Evaluation.prepare(c, ChatTemplate.CHATML, tok, 4096);
+            assertEquals(tok.singleTokenId("<s>"), chatml.tokens()[0], "BOS added where the template has none");
+            assertEquals(tok.encode(ChatTemplate.CHATML.format(c.messages()).context()).length + 1, chatml.targetStart());
             assertEquals(f.target(), tok.decode(java.util.Arrays.copyOfRange(p.tokens(), p.targetStart(), p.tokens().length)));
             // score by hand from the full logits of the sequence
             float[][] logits = t.logits(p.tokens());

@@ -33,6 +33,16 @@ class ModelConfigTest {
         assertFalse(c.tieWordEmbeddings());
         assertEquals(List.of(5, 6), c.eosTokenIds());
         assertEquals(List.of(1), c.bosTokenIds());
+        assertEquals(0, c.slidingWindow());
+    }
+
+    @Test
+    void slidingWindowOnlyWhereTheFamilyUsesIt() throws IOException {
+        String base = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+                + "\"vocab_size\":100,\"sliding_window\":4096";
+        assertEquals(4096, read("{\"architectures\":[\"MistralForCausalLM\"]," + base + "}").slidingWindow());
+        assertEquals(0, read("{\"architectures\":[\"Qwen2ForCausalLM\"]," + base + ",\"use_sliding_window\":false}").slidingWindow());
+        assertEquals(4096, read("{\"architectures\":[\"Qwen2ForCausalLM\"]," + base + ",\"use_sliding_window\":true}").slidingWindow());
     }
 
     @Test
