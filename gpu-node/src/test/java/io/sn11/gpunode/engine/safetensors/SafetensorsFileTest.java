@@ -211,4 +211,38 @@ class SafetensorsFileTest {
         Files.writeString(m.resolve(SafetensorsModel.INDEX), "{\"weight_map\":{\"a\":\"../evil.safetensors\"}}");
         assertThrows(SafetensorsException.class, () -> SafetensorsModel.open(m));
     }
+
+    /** Random corruption of a valid file: every outcome is a clean open or a SafetensorsException, nothing else. */
+    @Test
+    void fuzzedFilesFailCleanly() throws IOException {
+        Path good = dir.resolve("good.safetensors");
+        new SafetensorsWriter().add("a", DType.F32, new long[] {2, 3}, new float[6])
+                .add("b", DType.BF16, new long[] {4}, new float[4]).add("c", DType.F16, new long[] {1}, new float[1]).write(good);
+        byte[] bytes = Files.readAllBytes(good);
+        java.util.Random r = new java.util.Random(99);
+        Path f = dir.resolve("fuzz.safetensors");
+        int opened = 0, rejected = 0;
+        for (int iter = 0; iter < 2000; iter++) {
+            byte[] m = bytes.clone();
+            int mode = r.nextInt(3);
+            if (mode == 0) {
+                m = Arrays.copyOf(m, r.nextInt(m.length));                    // truncate
+            } else if (mode == 1) {
+                for (int k = 0; k < 1 + r.nextInt(3); k++) m[r.nextInt(m.length)] = (byte) r.nextInt(256);  // flip bytes
+            } else {
+                String digits = "0123456789-,[]{}\" ";                      // perturb the JSON structurally
+                for (int k = 0; k < 1 + r.nextInt(3); k++) m[8 + r.nextInt(m.length - 8)] = (byte) digits.charAt(r.nextInt(digits.length()));
+            }
+            Files.write(f, m);
+            try (SafetensorsFile st = SafetensorsFile.open(f)) {
+                for (String name : st.entries().keySet()) st.tensor(name).toFloatArray();
+                opened++;
+            } catch (SafetensorsException e) {
+                assertTrue(e.getMessage().contains("fuzz.safetensors"), e.getMessage());
+                rejected++;
+            }
+        }
+        assertTrue(rejected > 500, "most corruptions are detected: " + rejected);
+        assertTrue(opened > 0, "some corruptions (e.g. in the data or padding) are harmless");
+    }
 }
