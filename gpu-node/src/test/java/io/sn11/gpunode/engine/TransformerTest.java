@@ -72,17 +72,18 @@ class TransformerTest {
     void decodeStepByStepEqualsPrefill() throws IOException {
         for (Arch arch : Arch.values()) {
             Path m = dir.resolve("d-" + arch);
-            TinyModels.write(m, arch, DType.BF16, 3);
+            TinyModels.write(m, arch, arch == Arch.QWEN2 ? DType.F16 : DType.BF16, 3);
             try (CpuBackend be = new CpuBackend(2); Transformer t = Transformer.load(m, be)) {
                 int[] tokens = randomTokens(11, 10, t.config().vocabSize());
                 float[][] prefill = t.logits(tokens);
                 try (Transformer.Sequence s = t.newSequence(tokens.length)) {
                     // a 4-token prefill, then one token at a time
                     float[][] first = t.logits(s, Arrays.copyOf(tokens, 4));
-                    for (int p = 0; p < 4; p++) assertArrayEquals(prefill[p], first[p], 1e-5f);
+                    // the CPU backend sums every output in the same order whatever the number of rows: bit-exact
+                    for (int p = 0; p < 4; p++) assertArrayEquals(prefill[p], first[p], 0f);
                     for (int p = 4; p < tokens.length; p++) {
                         float[] step = t.logits(s, new int[] {tokens[p]})[0];
-                        assertArrayEquals(prefill[p], step, 1e-4f, arch + " decode position " + p);
+                        assertArrayEquals(prefill[p], step, 0f, arch + " decode position " + p);
                     }
                     assertEquals(tokens.length, s.length());
                 }

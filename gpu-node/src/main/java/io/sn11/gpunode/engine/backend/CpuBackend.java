@@ -207,20 +207,57 @@ public final class CpuBackend implements Backend {
         }
         ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[in]);
         ThreadLocal<short[]> scratch = ThreadLocal.withInitial(() -> new short[in]);
-        // Decode (fewer than 4 rows) of F16/BF16 weights fuses conversion into the dot product (4 accumulators);
-        // otherwise every row is summed in index order with one accumulator, whatever the batch.
+        // Every output is one F32 accumulator summed in index order, whichever path computes it, so a row's result does
+        // not depend on the batch it came in (prefill and decode agree bit for bit).
         boolean fused = rows < 4 && wt.dtype != DType.F32;
+        if (fused) {
+            // few rows (decode): four weight rows at a time, converted while multiplying, x loaded once per four
+            int groups = (outDim + 3) / 4;
+            ThreadLocal<short[]> block = ThreadLocal.withInitial(() -> new short[4 * in]);
+            boolean bf16 = wt.dtype == DType.BF16;
+            parallelFor(groups, 4L * (rows + 1) * in, g -> {
+                int j0 = g * 4, n = Math.min(4, outDim - j0);
+                short[] sc = block.get();
+                wt.f16.get(j0 * in, sc, 0, n * in);
+                for (int r = 0; r < rows; r++) {
+                    int xo = r * in;
+                    if (n == 4) {
+                        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                        for (int i = 0; i < in; i++) {
+                            float xv = xi[xo + i];
+                            if (bf16) {
+                                s0 += xv * Float.intBitsToFloat(sc[i] << 16);
+                                s1 += xv * Float.intBitsToFloat(sc[in + i] << 16);
+                                s2 += xv * Float.intBitsToFloat(sc[2 * in + i] << 16);
+                                s3 += xv * Float.intBitsToFloat(sc[3 * in + i] << 16);
+                            } else {
+                                s0 += xv * DType.halfToFloat(sc[i]);
+                                s1 += xv * DType.halfToFloat(sc[in + i]);
+                                s2 += xv * DType.halfToFloat(sc[2 * in + i]);
+                                s3 += xv * DType.halfToFloat(sc[3 * in + i]);
+                            }
+                        }
+                        int ob = r * outDim + j0;
+                        o[ob] = s0 + (b == null ? 0f : b[j0]);
+                        o[ob + 1] = s1 + (b == null ? 0f : b[j0 + 1]);
+                        o[ob + 2] = s2 + (b == null ? 0f : b[j0 + 2]);
+                        o[ob + 3] = s3 + (b == null ? 0f : b[j0 + 3]);
+                    } else {
+                        for (int c = 0; c < n; c++) {
+                            float s0 = 0;
+                            for (int i = 0; i < in; i++) {
+                                short wv = sc[c * in + i];
+                                s0 += xi[xo + i] * (bf16 ? Float.intBitsToFloat(wv << 16) : DType.halfToFloat(wv));
+                            }
+                            o[r * outDim + j0 + c] = s0 + (b == null ? 0f : b[j0 + c]);
+                        }
+                    }
+                }
+            });
+            return;
+        }
         parallelFor(outDim, (long) rows * in + in, j -> {
             float bj = b == null ? 0f : b[j];
-            if (fused) {
-                // few rows (decode): convert while multiplying, one pass over the weight row
-                short[] sc = scratch.get();
-                wt.f16.get(j * in, sc, 0, in);
-                for (int r = 0; r < rows; r++) {
-                    o[r * outDim + j] = (wt.dtype == DType.BF16 ? dotBf16(xi, r * in, sc, in) : dotF16(xi, r * in, sc, in)) + bj;
-                }
-                return;
-            }
             // many rows (prefill): decode the weight row once, then four input rows at a time
             float[] wr = rowBuf.get();
             wt.row(j, wr, scratch.get());
@@ -249,33 +286,6 @@ public final class CpuBackend implements Backend {
             }
         });
     }
-
-    static float dotBf16(float[] x, int off, short[] w, int n) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
-            s0 += x[off + i] * Float.intBitsToFloat(w[i] << 16);
-            s1 += x[off + i + 1] * Float.intBitsToFloat(w[i + 1] << 16);
-            s2 += x[off + i + 2] * Float.intBitsToFloat(w[i + 2] << 16);
-            s3 += x[off + i + 3] * Float.intBitsToFloat(w[i + 3] << 16);
-        }
-        for (; i < n; i++) s0 += x[off + i] * Float.intBitsToFloat(w[i] << 16);
-        return (s0 + s1) + (s2 + s3);
-    }
-
-    static float dotF16(float[] x, int off, short[] w, int n) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
-            s0 += x[off + i] * DType.halfToFloat(w[i]);
-            s1 += x[off + i + 1] * DType.halfToFloat(w[i + 1]);
-            s2 += x[off + i + 2] * DType.halfToFloat(w[i + 2]);
-            s3 += x[off + i + 3] * DType.halfToFloat(w[i + 3]);
-        }
-        for (; i < n; i++) s0 += x[off + i] * DType.halfToFloat(w[i]);
-        return (s0 + s1) + (s2 + s3);
-    }
-
 
     @Override
     public void rope(Buffer x, int rows, int heads, int headDim, int[] positions, Buffer invFreq) {
