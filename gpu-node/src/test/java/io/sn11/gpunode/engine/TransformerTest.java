@@ -173,6 +173,23 @@ class TransformerTest {
         }
     }
 
+    @Test
+    void replyStopsAtEndOfTurnAndIsDeterministic() throws IOException {
+        Path m = dir.resolve("reply");
+        TinyModels.write(m, Arch.QWEN2, DType.BF16, 8);
+        try (CpuBackend be = new CpuBackend(2); Transformer t = Transformer.load(m, be);
+             io.sn11.gpunode.engine.tokenizer.Tokenizer tok = io.sn11.gpunode.engine.tokenizer.Tokenizer.load(m)) {
+            var history = List.of(io.sn11.gpunode.engine.tokenizer.Message.user("Who are you?"));
+            var template = io.sn11.gpunode.engine.tokenizer.ChatTemplate.QWEN2DOT5;
+            String a = Generator.reply(t, tok, template, history, 20, new Sampler(0.8f, 5));
+            String b = Generator.reply(t, tok, template, history, 20, new Sampler(0.8f, 5));
+            assertEquals(a, b);
+            for (String s : template.stopStrings()) assertFalse(a.contains(s), a);
+        }
+        assertEquals("hello", Generator.cutAtStop("hello<|im_end|>more<|endoftext|>", List.of("<|endoftext|>", "<|im_end|>")));
+        assertEquals("plain", Generator.cutAtStop("plain", List.of("</s>")));
+    }
+
     static int argmax(double[] a) {
         int b = 0;
         for (int i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
