@@ -190,6 +190,37 @@ class TransformerTest {
         assertEquals("plain", Generator.cutAtStop("plain", List.of("</s>")));
     }
 
+    @Test
+    void shardedCheckpointGivesTheSameLogits() throws IOException {
+        Path single = dir.resolve("single"), sharded = dir.resolve("sharded");
+        TinyModels.write(single, Arch.MISTRAL, DType.BF16, 6);
+        TinyModels.write(sharded, Arch.MISTRAL, DType.BF16, 6);
+        // split the tensors over two shards with an index, as Hugging Face does for large models
+        Path file = sharded.resolve("model.safetensors");
+        var w1 = new io.sn11.gpunode.engine.safetensors.SafetensorsWriter();
+        var w2 = new io.sn11.gpunode.engine.safetensors.SafetensorsWriter();
+        StringBuilder index = new StringBuilder("{\"metadata\":{},\"weight_map\":{");
+        try (var st = io.sn11.gpunode.engine.safetensors.SafetensorsFile.open(file)) {
+            int i = 0;
+            for (String name : st.entries().keySet()) {
+                var t = st.tensor(name);
+                float[] v = t.toFloatArray();
+                String shard = i++ % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+                (shard.startsWith("model-00001") ? w1 : w2).add(name, t.dtype(), t.shape(), v);
+                index.append(i > 1 ? "," : "").append('"').append(name).append("\":\"").append(shard).append('"');
+            }
+        }
+        w1.write(sharded.resolve("model-00001-of-00002.safetensors"));
+        w2.write(sharded.resolve("model-00002-of-00002.safetensors"));
+        java.nio.file.Files.writeString(sharded.resolve("model.safetensors.index.json"), index.append("}}").toString());
+        java.nio.file.Files.delete(file);
+        int[] tokens = randomTokens(8, 6, 300);
+        try (CpuBackend be = new CpuBackend(2); Transformer a = Transformer.load(single, be); Transformer b = Transformer.load(sharded, be)) {
+            float[][] la = a.logits(tokens), lb = b.logits(tokens);
+            for (int p = 0; p < tokens.length; p++) assertArrayEquals(la[p], lb[p], 0f);
+        }
+    }
+
     static int argmax(double[] a) {
         int b = 0;
         for (int i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;

@@ -57,6 +57,10 @@ public record ModelConfig(
         if (!SUPPORTED.contains(arch)) {
             throw new ModelException(where + ": unsupported architecture " + arch + "; supported: " + String.join(", ", new java.util.TreeSet<>(SUPPORTED)));
         }
+        String act = root.path("hidden_act").asText("silu");
+        if (!act.equals("silu") && !act.equals("swish")) {
+            throw new ModelException(where + ": unsupported hidden_act '" + act + "'; supported: silu");
+        }
         int hidden = reqInt(root, "hidden_size", where);
         int inter = reqInt(root, "intermediate_size", where);
         int layers = reqInt(root, "num_hidden_layers", where);
