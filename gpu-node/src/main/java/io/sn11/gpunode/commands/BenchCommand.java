@@ -1,0 +1,20 @@
+package io.sn11.gpunode.commands;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchEngineCommand.class},
+        description = "Benchmarks. Subcommands: engine (prefill and decode tokens/s of a model folder).")
+public class BenchCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return CommandLine.ExitCode.USAGE;
+    }
+}

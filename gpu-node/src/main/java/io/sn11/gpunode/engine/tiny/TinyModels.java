@@ -1,0 +1,139 @@
+package io.sn11.gpunode.engine.tiny;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.gpunode.engine.safetensors.DType;
+import io.sn11.gpunode.engine.safetensors.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Random-weight model folders (config.json, model.safetensors, tokenizer.json) for tests and benches. The tiny
+ * shape runs in milliseconds; the 1B shape has Llama-3.2-1B's dimensions (about 2.5 GB in BF16) and is written
+ * streaming.
+ */
+public final class TinyModels {
+    private TinyModels() {}
+
+    public enum Arch {
+        LLAMA("LlamaForCausalLM", "llama"), MISTRAL("MistralForCausalLM", "mistral"), QWEN2("Qwen2ForCausalLM", "qwen2");
+        final String hfName, modelType;
+        Arch(String hfName, String modelType) { this.hfName = hfName; this.modelType = modelType; }
+        public static Arch parse(String s) {
+            try {
+                return valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown arch '" + s + "'; known: llama, mistral, qwen2");
+            }
+        }
+    }
+
+    public enum Shape {
+        /** hidden 64, 2 layers, 4 heads, 2 kv heads. */
+        TINY,
+        /** Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 kv heads, vocab 128256. */
+        ONE_B;
+        public static Shape parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "tiny" -> TINY;
+                case "1b" -> ONE_B;
+                default -> throw new IllegalArgumentException("unknown shape '" + s + "'; known: tiny, 1b");
+            };
+        }
+    }
+
+    public static void write(Path dir, Arch arch, DType dtype, long seed) throws IOException {
+        write(dir, arch, dtype, seed, Shape.TINY);
+    }
+
+    public static void write(Path dir, Arch arch, DType dtype, long seed, Shape shape) throws IOException {
+        Files.createDirectories(dir);
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Integer> vocab = TinyTokenizer.vocabulary();
+        int tokVocab = vocab.size();
+        boolean big = shape == Shape.ONE_B;
+        int hidden = big ? 2048 : 64, inter = big ? 8192 : 128, layers = big ? 16 : 2, heads = big ? 32 : 4;
+        int kvHeads = big ? 8 : 2, vocabSize = big ? 128256 : (tokVocab + 7) / 8 * 8, headDim = hidden / heads;
+        boolean tied = arch == Arch.LLAMA;
+        boolean bias = arch == Arch.QWEN2;
+
+        ObjectNode c = json.createObjectNode();
+        c.putArray("architectures").add(arch.hfName);
+        c.put("model_type", arch.modelType);
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", inter);
+        c.put("num_hidden_layers", layers);
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", kvHeads);
+        c.put("head_dim", headDim);
+        c.put("vocab_size", vocabSize);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("max_position_embeddings", big ? 131072 : 512);
+        c.put("tie_word_embeddings", tied);
+        c.put("torch_dtype", dtype == DType.F32 ? "float32" : dtype == DType.F16 ? "float16" : "bfloat16");
+        c.put("hidden_act", "silu");
+        if (arch == Arch.LLAMA) {
+            c.put("rope_theta", 500000.0);
+            ObjectNode rs = c.putObject("rope_scaling");
+            rs.put("rope_type", "llama3");
+            rs.put("factor", big ? 32.0 : 8.0);
+            rs.put("low_freq_factor", 1.0);
+            rs.put("high_freq_factor", 4.0);
+            rs.put("original_max_position_embeddings", big ? 8192 : 64);
+            c.put("attention_bias", false);
+            c.put("bos_token_id", vocab.get("<|begin_of_text|>"));
+            c.putArray("eos_token_id").add(vocab.get("<|eot_id|>")).add(vocab.get("<|end_of_text|>"));
+        } else if (arch == Arch.MISTRAL) {
+            c.put("rope_theta", 10000.0);
+            c.put("bos_token_id", vocab.get("<s>"));
+            c.put("eos_token_id", vocab.get("</s>"));
+        } else {
+            c.put("rope_theta", 1000000.0);
+            c.put("bos_token_id", vocab.get("<|endoftext|>"));
+            c.put("eos_token_id", vocab.get("<|im_end|>"));
+        }
+        json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), c);
+        // like the real families: Llama 3 and Mistral tokenizers prepend BOS, Qwen2's adds nothing
+        TinyTokenizer.write(dir.resolve("tokenizer.json"),
+                arch == Arch.LLAMA ? "<|begin_of_text|>" : arch == Arch.MISTRAL ? "<s>" : null);
+
+        SafetensorsWriter w = new SafetensorsWriter(Map.of("format", "pt"));
+        int q = heads * headDim, kv = kvHeads * headDim;
+        add(w, "model.embed_tokens.weight", dtype, seed, 0.0, big ? 0.02 : 0.3, vocabSize, hidden);
+        for (int i = 0; i < layers; i++) {
+            String p = "model.layers." + i + ".";
+            add(w, p + "input_layernorm.weight", dtype, seed, 1.0, 0.1, hidden);
+            add(w, p + "self_attn.q_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(hidden), q, hidden);
+            add(w, p + "self_attn.k_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(hidden), kv, hidden);
+            add(w, p + "self_attn.v_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(hidden), kv, hidden);
+            if (bias) {
+                add(w, p + "self_attn.q_proj.bias", dtype, seed, 0.0, 0.1, q);
+                add(w, p + "self_attn.k_proj.bias", dtype, seed, 0.0, 0.1, kv);
+                add(w, p + "self_attn.v_proj.bias", dtype, seed, 0.0, 0.1, kv);
+            }
+            add(w, p + "self_attn.o_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(q), hidden, q);
+            add(w, p + "post_attention_layernorm.weight", dtype, seed, 1.0, 0.1, hidden);
+            add(w, p + "mlp.gate_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(hidden), inter, hidden);
+            add(w, p + "mlp.up_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(hidden), inter, hidden);
+            add(w, p + "mlp.down_proj.weight", dtype, seed, 0.0, 1 / Math.sqrt(inter), hidden, inter);
+        }
+        add(w, "model.norm.weight", dtype, seed, 1.0, 0.1, hidden);
+        if (!tied) add(w, "lm_head.weight", dtype, seed, 0.0, 1 / Math.sqrt(hidden), vocabSize, hidden);
+        w.write(dir.resolve("model.safetensors"));
+    }
+
+    /** Uniform values with the given mean and standard deviation, from a stream seeded by (seed, name). */
+    private static void add(SafetensorsWriter w, String name, DType dtype, long seed, double mean, double std, long... shape) {
+        double halfWidth = std * Math.sqrt(3.0);
+        SplittableRandom[] rng = new SplittableRandom[1];
+        w.add(name, dtype, shape, (offset, chunk, len) -> {
+            if (offset == 0) rng[0] = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ name.hashCode());
+            for (int i = 0; i < len; i++) chunk[i] = (float) (mean + (rng[0].nextDouble() * 2 - 1) * halfWidth);
+        });
+    }
+}
