@@ -1,5 +1,10 @@
 package io.sn11.launcher;
 
+import io.sn11.gpunode.commands.BenchCommand;
+import io.sn11.gpunode.commands.EvalCommand;
+import io.sn11.gpunode.commands.LogitsCommand;
+import io.sn11.gpunode.commands.MakeDatasetCommand;
+import io.sn11.gpunode.commands.MakeTinyModelCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +19,11 @@ import picocli.CommandLine.Command;
       SubmitCommand.class,
       StatusCommand.class,
       WeightsCommand.class,
+      MakeTinyModelCommand.class,
+      MakeDatasetCommand.class,
+      EvalCommand.class,
+      LogitsCommand.class,
+      BenchCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Sn11 {

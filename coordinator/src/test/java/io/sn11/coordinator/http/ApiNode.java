@@ -216,10 +216,16 @@ final class ApiNode implements AutoCloseable {
    * event when already registered so) and polls the minerboard, whose rows join the read side's records.
    */
   JsonNode awaitReadSide(int uid, Model model, String status) throws Exception {
+    return awaitReadSide(uid, model, status, row -> true);
+  }
+
+  /** As above, and until {@code also} holds for the row: a status alone can match an earlier event (QUEUED before and after a requeue). */
+  JsonNode awaitReadSide(int uid, Model model, String status, java.util.function.Predicate<JsonNode> also) throws Exception {
     register(uid, model).expect(200);
     return await(
         "uid " + uid + " with model " + model.hash() + " " + status + " on the minerboard",
         () -> minerboardRow(uid),
-        row -> row != null && model.hash().equals(row.path("hash").asText()) && status.equals(row.path("status").asText(null)));
+        row ->
+            row != null && model.hash().equals(row.path("hash").asText()) && status.equals(row.path("status").asText(null)) && also.test(row));
   }
 }

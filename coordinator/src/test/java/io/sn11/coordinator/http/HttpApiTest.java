@@ -426,7 +426,7 @@ class HttpApiTest {
     assertEquals("import", requeued.at("/details/score_source").asText());
     assertEquals(completed.at("/details/submitted_at"), requeued.at("/details/submitted_at"));
     // The read side follows: QUEUED, with the previous score.
-    JsonNode row = api.awaitReadSide(500, m, "QUEUED");
+    JsonNode row = api.awaitReadSide(500, m, "QUEUED", r -> r.at("/score/total_score").isNumber());
     assertEquals(0.7, row.at("/score/total_score").asDouble());
   }
 
