@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -47,6 +48,10 @@ public final class ReadSide implements AutoCloseable {
 
   static void migrate(DataSource dataSource, CoordinatorSettings.Dialect dialect) {
     Flyway.configure()
+        // On PostgreSQL Flyway's default lock is a transactional advisory lock: it keeps a transaction
+        // open on a second connection for the whole run, and the plugin's CREATE INDEX CONCURRENTLY (V1)
+        // waits for that transaction forever. A session-level lock keeps no transaction open.
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
         .dataSource(dataSource)
         .locations("classpath:db/migration")
         .javaMigrations(new V1__PersistencePluginSchema(dialect))
