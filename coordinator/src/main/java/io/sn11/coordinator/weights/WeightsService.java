@@ -76,10 +76,8 @@ public final class WeightsService {
               Map<Integer, Double> stepWeights = new LinkedHashMap<>();
               step.forEach(row -> stepWeights.put(row.entry().uid(), row.stepWeight()));
               return ledger
-                  .askWithStatus(
-                      (org.apache.pekko.actor.typed.ActorRef<org.apache.pekko.pattern.StatusReply<WeightsLedger.State>> replyTo) ->
-                          new WeightsLedger.Fold(currentBlock, stepWeights, scoring.emaNewWeight(), replyTo),
-                      settings.askTimeout())
+                  .<WeightsLedger.State>askWithStatus(
+                      replyTo -> new WeightsLedger.Fold(currentBlock, stepWeights, scoring.emaNewWeight(), replyTo), settings.askTimeout())
                   .thenApply(
                       ledgerState -> {
                         List<Row> rows = new ArrayList<>();
