@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.coordinator.dispatch.Dispatcher;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.http.HttpApi;
@@ -59,6 +61,7 @@ public final class CoordinatorRole implements Sn11Node.Role {
     ReadSideProjection.init(system, settings, readSide);
 
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
+    Dispatcher.init(system, settings, readSide, blocking);
     HttpApi api =
         new HttpApi(
             system,

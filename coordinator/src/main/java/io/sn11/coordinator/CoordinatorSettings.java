@@ -20,7 +20,19 @@ public record CoordinatorSettings(
     int maxUid,
     int snapshotEvery,
     int projectionParallelism,
+    Dispatch dispatch,
     Database database) {
+
+  /**
+   * How queued evaluations reach the gpu-nodes.
+   *
+   * @param maxAttempts attempts per evaluation before an infrastructure failure is final
+   * @param leaseTimeout a claimed evaluation without a heartbeat for this long goes back to the queue
+   * @param heartbeatInterval how often workers renew their lease; well below {@code leaseTimeout}
+   * @param pollInterval how often the dispatcher looks for queued models and orphaned attempts
+   * @param pollBatch queued models read per poll (oldest first)
+   */
+  public record Dispatch(int maxAttempts, Duration leaseTimeout, Duration heartbeatInterval, Duration pollInterval, int pollBatch) {}
 
   /** Where the read side and the journal live; the dialect follows from the JDBC URL. */
   public record Database(String url, String user, String password, int readSidePoolSize) {
@@ -73,6 +85,12 @@ public record CoordinatorSettings(
             c.getInt("submissions.max-uid"),
             c.getInt("snapshot-every"),
             c.getInt("projection-parallelism"),
+            new Dispatch(
+                c.getInt("dispatch.max-attempts"),
+                c.getDuration("dispatch.lease-timeout"),
+                c.getDuration("dispatch.heartbeat-interval"),
+                c.getDuration("dispatch.poll-interval"),
+                c.getInt("dispatch.poll-batch")),
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
@@ -87,6 +105,13 @@ public record CoordinatorSettings(
     require(!chatTemplates.isEmpty(), "sn11.coordinator.submissions.chat-templates must not be empty");
     require(snapshotEvery > 0, "sn11.coordinator.snapshot-every must be > 0");
     require(projectionParallelism > 0, "sn11.coordinator.projection-parallelism must be > 0");
+    require(dispatch.maxAttempts() > 0, "sn11.coordinator.dispatch.max-attempts must be > 0");
+    require(!dispatch.pollInterval().isNegative() && !dispatch.pollInterval().isZero(), "sn11.coordinator.dispatch.poll-interval must be > 0");
+    require(dispatch.pollBatch() > 0, "sn11.coordinator.dispatch.poll-batch must be > 0");
+    require(
+        !dispatch.heartbeatInterval().isNegative() && !dispatch.heartbeatInterval().isZero()
+            && dispatch.heartbeatInterval().multipliedBy(2).compareTo(dispatch.leaseTimeout()) <= 0,
+        "sn11.coordinator.dispatch.heartbeat-interval must be > 0 and at most half of lease-timeout");
     require(adminTokens.stream().noneMatch(String::isBlank), "sn11.coordinator.admin-tokens must not contain blank tokens");
     database.dialect();
   }

@@ -7,7 +7,7 @@ import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.CoordinatorSettings;
-import io.sn11.coordinator.Roles;
+import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.readside.ReadSideTags;
 import java.time.Instant;
 import java.util.List;
@@ -176,12 +176,20 @@ public final class ModelEvaluation
   public static void init(ActorSystem<?> system, CoordinatorSettings settings) {
     ClusterSharding.get(system)
         .init(
-            Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings.snapshotEvery(), settings.projectionParallelism()))
+            Entity.of(
+                    TYPE_KEY,
+                    context ->
+                        create(
+                            context.getEntityId(),
+                            settings.snapshotEvery(),
+                            settings.projectionParallelism(),
+                            settings.dispatch().maxAttempts()))
                 .withRole(Roles.COORDINATOR));
   }
 
-  public static Behavior<Command> create(String hash, int snapshotEvery, int tagCount) {
-    return new ModelEvaluation(hash, snapshotEvery, tagCount);
+  /** @param maxAttempts attempts an evaluation gets before an infrastructure failure is final */
+  public static Behavior<Command> create(String hash, int snapshotEvery, int tagCount, int maxAttempts) {
+    return new ModelEvaluation(hash, snapshotEvery, tagCount, maxAttempts);
   }
 
   /** The source recorded for results that a GPU node's evaluation produced. */
@@ -190,12 +198,14 @@ public final class ModelEvaluation
   private final String hash;
   private final int snapshotEvery;
   private final int tagCount;
+  private final int maxAttempts;
 
-  private ModelEvaluation(String hash, int snapshotEvery, int tagCount) {
+  private ModelEvaluation(String hash, int snapshotEvery, int tagCount, int maxAttempts) {
     super(PersistenceId.of(TYPE_KEY.name(), hash));
     this.hash = hash;
     this.snapshotEvery = snapshotEvery;
     this.tagCount = tagCount;
+    this.maxAttempts = maxAttempts;
   }
 
   @Override
@@ -320,9 +330,18 @@ public final class ModelEvaluation
         .thenReply(cmd.replyTo(), StatusReply::success);
   }
 
+  /**
+   * A miner's fault is final. An infrastructure failure (a lost worker, an unreachable judge) is not the
+   * miner's doing: the model goes back to the queue until {@code maxAttempts} attempts have been spent.
+   */
   private ReplyEffect<Event, State> fail(State state, Fail cmd) {
     if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
-    return Effect().persist(new EvaluationFailed(cmd.attempt(), cmd.failure(), Instant.now())).thenReply(cmd.replyTo(), StatusReply::success);
+    Failure failure = cmd.failure();
+    Event event =
+        failure.category() == FailureCategory.INFRASTRUCTURE && cmd.attempt() < maxAttempts
+            ? new Requeued("attempt " + cmd.attempt() + " of " + maxAttempts + " failed (infrastructure): " + failure.reason(), Instant.now())
+            : new EvaluationFailed(cmd.attempt(), failure, Instant.now());
+    return Effect().persist(event).thenReply(cmd.replyTo(), StatusReply::success);
   }
 
   private ReplyEffect<Event, State> requeue(State state, Requeue cmd) {

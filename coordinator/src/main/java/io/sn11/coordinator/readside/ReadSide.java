@@ -2,6 +2,7 @@ package io.sn11.coordinator.readside;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.coordinator.CoordinatorSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -100,6 +101,33 @@ public final class ReadSide implements AutoCloseable {
       List<RegistryRow> result = new ArrayList<>();
       while (rows.next()) result.add(RegistryRow.read(rows));
       return result;
+    }
+  }
+
+  /** A model's status and attempt number, as the dispatcher needs them. */
+  public record AttemptRow(String hash, ModelStatus status, int attempt) {}
+
+  /** Up to {@code limit} queued models, oldest submission first. */
+  public List<AttemptRow> queuedModels(int limit) throws SQLException {
+    return attempts("WHERE status = 'QUEUED' ORDER BY submitted_at, hash", limit);
+  }
+
+  /** Every model in precheck or running: the attempts that some worker should be holding a lease on. */
+  public List<AttemptRow> activeAttempts() throws SQLException {
+    return attempts("WHERE status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);
+  }
+
+  private List<AttemptRow> attempts(String condition, int limit) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement("SELECT hash, status, attempt FROM model_record " + condition)) {
+      statement.setMaxRows(limit);
+      try (ResultSet rows = statement.executeQuery()) {
+        List<AttemptRow> result = new ArrayList<>();
+        while (rows.next()) {
+          result.add(new AttemptRow(rows.getString("hash"), ModelStatus.valueOf(rows.getString("status")), rows.getInt("attempt")));
+        }
+        return result;
+      }
     }
   }
 

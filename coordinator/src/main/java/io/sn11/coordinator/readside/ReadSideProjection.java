@@ -6,7 +6,7 @@ import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.CoordinatorSettings;
-import io.sn11.coordinator.Roles;
+import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.registry.MinerRegistration;
 import java.sql.Connection;

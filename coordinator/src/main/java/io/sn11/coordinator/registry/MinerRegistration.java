@@ -2,7 +2,7 @@ package io.sn11.coordinator.registry;
 
 import io.sn11.cluster.CborSerializable;
 import io.sn11.coordinator.CoordinatorSettings;
-import io.sn11.coordinator.Roles;
+import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.readside.ReadSideTags;
 import java.time.Instant;
 import java.util.Set;

@@ -3,7 +3,7 @@ package io.sn11.coordinator.weights;
 import io.sn11.cluster.CborSerializable;
 import io.sn11.cluster.scoring.MovingAverage;
 import io.sn11.coordinator.CoordinatorSettings;
-import io.sn11.coordinator.Roles;
+import io.sn11.cluster.node.Roles;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;

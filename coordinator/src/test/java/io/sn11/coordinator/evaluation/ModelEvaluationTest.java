@@ -58,6 +58,7 @@ import org.junit.jupiter.api.Test;
  */
 class ModelEvaluationTest {
   private static final AtomicInteger IDS = new AtomicInteger(1_000);
+  private static final int MAX_ATTEMPTS = 2;
   private static ActorTestKit testKit;
 
   private static final Scores SCORES = new Scores(0.9, 0.5, 0.8, 0.42, 0.97, 0.6, null, 0.42);
@@ -82,7 +83,7 @@ class ModelEvaluationTest {
   void newEntity() {
     hash = Integer.toString(IDS.incrementAndGet());
     details = new ModelDetails(hash, "miner-ns", "roleplay-" + hash, "chatml", "5Hotkey" + hash, 4_000_100L, "main", "c1");
-    kit = EntityTestKits.entity(testKit, ModelEvaluation.create(hash, 100, 4));
+    kit = EntityTestKits.entity(testKit, ModelEvaluation.create(hash, 100, 4, MAX_ATTEMPTS));
   }
 
   @AfterEach
@@ -399,10 +400,37 @@ class ModelEvaluationTest {
     submit();
     claim("gpu-1");
     startRunning();
+    State state = fail(new Failure("the model writes nothing but its end token", FailureCategory.MINER));
+    assertEquals(ModelStatus.FAILED, state.status());
+    assertEquals(new Failure("the model writes nothing but its end token", FailureCategory.MINER), state.failure());
+    assertEquals(1, state.attempt());
+  }
+
+  @Test
+  void anInfrastructureFailureBeforeTheLastAttemptRequeues() {
+    submit();
+    claim("gpu-1");
+    startRunning();
+    var result = run(r -> new Fail(1, new Failure("judge unreachable", FailureCategory.INFRASTRUCTURE), r));
+    Requeued event = assertInstanceOf(Requeued.class, result.event());
+    assertEquals("attempt 1 of 2 failed (infrastructure): judge unreachable", event.reason());
+    State state = ok(result);
+    assertEquals(ModelStatus.QUEUED, state.status());
+    assertNull(state.failure());
+    assertEquals(2, claim("gpu-2").attempt());
+  }
+
+  @Test
+  void anInfrastructureFailureOnTheLastAttemptIsFinal() {
+    submit();
+    claim("gpu-1");
+    run(r -> new Fail(1, new Failure("worker gpu-1 left the cluster", FailureCategory.INFRASTRUCTURE), r));
+    claim("gpu-2");
+    startRunning();
     State state = fail(new Failure("judge unreachable", FailureCategory.INFRASTRUCTURE));
     assertEquals(ModelStatus.FAILED, state.status());
     assertEquals(new Failure("judge unreachable", FailureCategory.INFRASTRUCTURE), state.failure());
-    assertEquals(1, state.attempt());
+    assertEquals(2, state.attempt());
   }
 
   @Test
@@ -650,7 +678,7 @@ class ModelEvaluationTest {
 
   @Test
   void restartFromASnapshotGivesTheSameStateAsAFullReplay() {
-    kit = EntityTestKits.entity(testKit, ModelEvaluation.create(hash, 2, 4));
+    kit = EntityTestKits.entity(testKit, ModelEvaluation.create(hash, 2, 4, MAX_ATTEMPTS));
     submit();
     claim("gpu-1");
     startRunning();

@@ -1,5 +1,6 @@
 package io.sn11.gpunode.store;
 
+import io.sn11.cluster.domain.FailureCategory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 

@@ -1,5 +1,6 @@
 package io.sn11.gpunode.store;
 
+import io.sn11.cluster.domain.FailureCategory;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;

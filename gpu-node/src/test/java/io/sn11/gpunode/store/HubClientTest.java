@@ -1,5 +1,6 @@
 package io.sn11.gpunode.store;
 
+import io.sn11.cluster.domain.FailureCategory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

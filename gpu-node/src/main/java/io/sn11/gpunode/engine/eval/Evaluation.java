@@ -35,6 +35,14 @@ public final class Evaluation {
         public static Options defaults() { return new Options(16, "0", ChatTemplate.CHATML, 2048, 1); }
     }
 
+    /** Told after each batch how many of the samples have been scored. */
+    @FunctionalInterface
+    public interface ProgressListener {
+        ProgressListener NONE = (scored, total) -> {};
+
+        void scored(int scored, int total);
+    }
+
     /** One tokenized sample: tokens, where the target starts. */
     record Prepared(String id, int[] tokens, int targetStart) {}
 
@@ -48,6 +56,11 @@ public final class Evaluation {
 
     public static EvalResult run(String modelName, Transformer model, Tokenizer tok, Dataset dataset, Options o)
             throws IOException {
+        return run(modelName, model, tok, dataset, o, ProgressListener.NONE);
+    }
+
+    public static EvalResult run(String modelName, Transformer model, Tokenizer tok, Dataset dataset, Options o,
+                                 ProgressListener progress) throws IOException {
         List<Conversation> chosen = dataset.select(o.modelHash(), o.samples());
         int limit = Math.min(o.maxTokens(), model.config().maxPositionEmbeddings());
         if (model.config().slidingWindow() > 0) limit = Math.min(limit, model.config().slidingWindow()); // full attention is exact below it
@@ -69,6 +82,7 @@ public final class Evaluation {
                 scores.add(sc);
                 scoredTokens += sc.targetTokens();
             }
+            progress.scored(scores.size(), prepared.size());
         }
         EvalScore.Aggregate agg = EvalScore.average(scores);
         Backend be = model.backend();

@@ -1,4 +1,4 @@
-package io.sn11.coordinator;
+package io.sn11.cluster.node;
 
 /** Cluster roles that entities, projections and workers are pinned to. */
 public final class Roles {

@@ -1,0 +1,92 @@
+package io.sn11.cluster.work;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.sn11.cluster.CborSerializable;
+import io.sn11.cluster.domain.Failure;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.Scores;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.delivery.ConsumerController;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * The protocol between the coordinator's dispatcher and the gpu-nodes' evaluation workers.
+ *
+ * <p>Jobs flow with Pekko reliable delivery (work pulling): each worker slot registers a consumer
+ * controller under {@link #WORKER_KEY} and asks for one job at a time. A delivered job is only an
+ * offer: the worker claims it through the dispatcher, which starts a new attempt in the model's entity
+ * and grants a lease. The worker renews the lease with heartbeats and reports progress and the result;
+ * everything it sends carries the attempt, so duplicates and late messages of an abandoned attempt are
+ * harmless.
+ */
+public final class EvaluationWork {
+  private EvaluationWork() {}
+
+  /** Where worker slots offer themselves to the dispatcher's work-pulling producer. */
+  public static final ServiceKey<ConsumerController.Command<Job>> WORKER_KEY =
+      ServiceKey.create(ConsumerController.serviceKeyClass(), "sn11-evaluation-workers");
+
+  /** Where workers find the dispatcher (a cluster singleton on the coordinator role). */
+  public static final ServiceKey<DispatcherCommand> DISPATCHER_KEY = ServiceKey.create(DispatcherCommand.class, "sn11-dispatcher");
+
+  /** An offer of work: the model to evaluate, if it is still queued when the worker claims it. */
+  public record Job(String hash) implements CborSerializable {}
+
+  public sealed interface DispatcherCommand extends CborSerializable {}
+
+  /**
+   * A worker slot takes a delivered job. Answered with the assignment when the model was still queued,
+   * else with an error (someone else has it, or it finished meanwhile): the worker drops the job.
+   */
+  public record Claim(String hash, String worker, ActorRef<?> workerRef, ActorRef<StatusReply<Assignment>> replyTo)
+      implements DispatcherCommand {}
+
+  /** The claimed attempt; the worker renews its lease at least every {@code heartbeatInterval}. */
+  public record Assignment(String hash, int attempt, ModelDetails details, Duration heartbeatInterval) implements CborSerializable {}
+
+  /** The worker is alive and still on this attempt. */
+  public record Heartbeat(String hash, int attempt, String worker, ActorRef<?> workerRef) implements DispatcherCommand {}
+
+  /** What the worker has to say about its attempt; acknowledged once the entity has recorded it. */
+  public record Report(String hash, int attempt, Update update, ActorRef<StatusReply<Done>> replyTo) implements DispatcherCommand {}
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.SIMPLE_NAME)
+  @JsonSubTypes({
+    @JsonSubTypes.Type(Running.class),
+    @JsonSubTypes.Type(Progress.class),
+    @JsonSubTypes.Type(Completed.class),
+    @JsonSubTypes.Type(Failed.class)
+  })
+  public sealed interface Update extends CborSerializable {
+    /** The final update of an attempt; the lease ends with it. */
+    default boolean isFinal() {
+      return false;
+    }
+  }
+
+  /** Precheck passed; the evaluation proper starts. */
+  public record Running() implements Update {}
+
+  /** The phase of the evaluation and how much of it is done, in [0, 1]. */
+  public record Progress(String phase, double fraction) implements Update {}
+
+  /** The scores, with what produced them (content hash, dataset and engine versions, backend, settings). */
+  public record Completed(Scores scores, Map<String, String> evaluationInfo) implements Update {
+    @Override
+    public boolean isFinal() {
+      return true;
+    }
+  }
+
+  public record Failed(Failure failure) implements Update {
+    @Override
+    public boolean isFinal() {
+      return true;
+    }
+  }
+}

@@ -1,0 +1,344 @@
+package io.sn11.coordinator.dispatch;
+
+import io.sn11.cluster.domain.Failure;
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.work.EvaluationWork;
+import io.sn11.cluster.work.EvaluationWork.Assignment;
+import io.sn11.cluster.work.EvaluationWork.Claim;
+import io.sn11.cluster.work.EvaluationWork.Completed;
+import io.sn11.cluster.work.EvaluationWork.DispatcherCommand;
+import io.sn11.cluster.work.EvaluationWork.Failed;
+import io.sn11.cluster.work.EvaluationWork.Heartbeat;
+import io.sn11.cluster.work.EvaluationWork.Job;
+import io.sn11.cluster.work.EvaluationWork.Progress;
+import io.sn11.cluster.work.EvaluationWork.Report;
+import io.sn11.cluster.work.EvaluationWork.Running;
+import io.sn11.cluster.work.EvaluationWork.Update;
+import io.sn11.coordinator.CoordinatorSettings;
+import io.sn11.cluster.node.Roles;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
+import io.sn11.coordinator.readside.ReadSide;
+import io.sn11.coordinator.readside.ReadSide.AttemptRow;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.delivery.WorkPullingProducerController;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * Hands queued evaluations to the gpu-nodes and watches over the attempts they claim. One per cluster
+ * (a singleton on the coordinator role); everything it holds can be rebuilt from the read side, so a
+ * new instance after a fail-over simply carries on.
+ *
+ * <ul>
+ *   <li>The queue: every poll reads the oldest queued models from the read side. A work-pulling
+ *       producer offers them to worker slots that have asked for work.
+ *   <li>Claims: a worker claims an offered model; the entity starts a new attempt (PRECHECK) and the
+ *       dispatcher grants a lease on it. Offers are only offers: a duplicate or late one is refused.
+ *   <li>Leases: heartbeats and reports renew them. A lease that expires, or whose worker is gone, fails
+ *       the attempt with category infrastructure, which the entity turns into a re-queue until its
+ *       attempts are spent. Attempts in PRECHECK or RUNNING that nobody holds a lease on (after a
+ *       fail-over) get one lease timeout for their worker to speak up.
+ *   <li>Reports: progress and results go to the entity, and are acknowledged once it has recorded them.
+ * </ul>
+ */
+public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
+
+  interface Command {}
+
+  private record FromWorker(DispatcherCommand command) implements Command {}
+
+  private record WorkWanted(WorkPullingProducerController.RequestNext<Job> requestNext) implements Command {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private record Polled(List<AttemptRow> queued, List<AttemptRow> active) implements Command {}
+
+  private record PollFailed(Throwable cause) implements Command {}
+
+  /** The entity's answer to a claim: the new attempt, or why it was refused. */
+  private record Claimed(Claim claim, ModelEvaluation.State state, Throwable refusal) implements Command {}
+
+  private record WorkerGone(ActorRef<?> worker) implements Command {}
+
+  /** An attempt someone is (or should be) working on, until {@code expiresAt}. */
+  private record Lease(int attempt, String worker, ActorRef<?> workerRef, Instant expiresAt) {
+    Lease renewedUntil(Instant until, String byWorker, ActorRef<?> byRef) {
+      return new Lease(attempt, byWorker, byRef, until);
+    }
+  }
+
+  /** Starts the singleton (on coordinator nodes) and returns a reference to it. */
+  public static ActorRef<Command> init(ActorSystem<?> system, CoordinatorSettings settings, ReadSide readSide, Executor blocking) {
+    Behavior<Command> behavior =
+        Behaviors.supervise(create(settings, readSide, blocking, Clock.systemUTC())).onFailure(SupervisorStrategy.restart());
+    return ClusterSingleton.get(system)
+        .init(
+            SingletonActor.of(behavior, "evaluation-dispatcher")
+                .withSettings(ClusterSingletonSettings.create(system).withRole(Roles.COORDINATOR)));
+  }
+
+  static Behavior<Command> create(CoordinatorSettings settings, ReadSide readSide, Executor blocking, Clock clock) {
+    return Behaviors.setup(
+        context -> Behaviors.withTimers(timers -> new Dispatcher(context, timers, settings, readSide, blocking, clock)));
+  }
+
+  private final CoordinatorSettings.Dispatch dispatch;
+  private final Duration askTimeout;
+  private final ReadSide readSide;
+  private final Executor blocking;
+  private final Clock clock;
+  private final ClusterSharding sharding;
+
+  private WorkPullingProducerController.RequestNext<Job> demand;
+  private final ArrayDeque<String> queue = new ArrayDeque<>();
+  /** Models offered to a worker and not claimed yet, with when they were offered. */
+  private final Map<String, Instant> offered = new HashMap<>();
+  private final Map<String, Lease> leases = new HashMap<>();
+  private final Set<ActorRef<?>> watched = new HashSet<>();
+  private boolean polling;
+
+  @SuppressWarnings("unchecked")
+  private Dispatcher(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      CoordinatorSettings settings,
+      ReadSide readSide,
+      Executor blocking,
+      Clock clock) {
+    super(context);
+    this.dispatch = settings.dispatch();
+    this.askTimeout = settings.askTimeout();
+    this.readSide = readSide;
+    this.blocking = blocking;
+    this.clock = clock;
+    this.sharding = ClusterSharding.get(context.getSystem());
+
+    // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
+    ActorRef<WorkPullingProducerController.Command<Job>> producer =
+        context.spawn(
+            WorkPullingProducerController.create(Job.class, "evaluation-jobs-" + UUID.randomUUID(), EvaluationWork.WORKER_KEY, Optional.empty()),
+            "jobs");
+    ActorRef<WorkPullingProducerController.RequestNext<Job>> wanted =
+        context.messageAdapter((Class<WorkPullingProducerController.RequestNext<Job>>) (Class<?>) WorkPullingProducerController.RequestNext.class, WorkWanted::new);
+    producer.tell(new WorkPullingProducerController.Start<>(wanted));
+
+    ActorRef<DispatcherCommand> workerFacing = context.messageAdapter(DispatcherCommand.class, FromWorker::new);
+    context.getSystem().receptionist().tell(Receptionist.register(EvaluationWork.DISPATCHER_KEY, workerFacing));
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, dispatch.pollInterval());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Tick.class, tick -> onTick())
+        .onMessage(Polled.class, this::onPolled)
+        .onMessage(PollFailed.class, this::onPollFailed)
+        .onMessage(WorkWanted.class, this::onWorkWanted)
+        .onMessage(FromWorker.class, this::onFromWorker)
+        .onMessage(Claimed.class, this::onClaimed)
+        .onMessage(WorkerGone.class, this::onWorkerGone)
+        .build();
+  }
+
+  // ---- the queue --------------------------------------------------------------------------------
+
+  private Behavior<Command> onTick() {
+    Instant now = clock.instant();
+    List.copyOf(leases.entrySet()).forEach(entry -> {
+      if (entry.getValue().expiresAt().isBefore(now)) {
+        Lease lease = entry.getValue();
+        abandon(entry.getKey(), lease, "no heartbeat from " + describe(lease) + " for " + dispatch.leaseTimeout().toSeconds() + " s");
+      }
+    });
+    offered.values().removeIf(at -> at.plus(dispatch.leaseTimeout()).isBefore(now));
+    if (!polling) {
+      polling = true;
+      getContext()
+          .pipeToSelf(
+              CompletableFuture.supplyAsync(() -> poll(), blocking),
+              (polled, failure) -> failure == null ? polled : new PollFailed(failure));
+    }
+    return this;
+  }
+
+  private Polled poll() {
+    try {
+      return new Polled(readSide.queuedModels(dispatch.pollBatch()), readSide.activeAttempts());
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot read the queue from the read side: " + e.getMessage(), e);
+    }
+  }
+
+  private Behavior<Command> onPollFailed(PollFailed failed) {
+    polling = false;
+    getContext().getLog().warn("dispatcher poll failed; trying again at the next tick", failed.cause());
+    return this;
+  }
+
+  private Behavior<Command> onPolled(Polled polled) {
+    polling = false;
+    Instant orphanDeadline = clock.instant().plus(dispatch.leaseTimeout());
+    for (AttemptRow active : polled.active()) {
+      // An attempt nobody holds a lease on: its worker gets one lease timeout to send a heartbeat.
+      leases.putIfAbsent(active.hash(), new Lease(active.attempt(), null, null, orphanDeadline));
+    }
+    for (AttemptRow row : polled.queued()) {
+      Lease lease = leases.get(row.hash());
+      // Re-queued after that attempt: the lease belongs to an abandoned attempt.
+      if (lease != null && lease.attempt() <= row.attempt()) leases.remove(row.hash());
+      if (!leases.containsKey(row.hash()) && !offered.containsKey(row.hash()) && !queue.contains(row.hash())) {
+        queue.add(row.hash());
+      }
+    }
+    offerWork();
+    return this;
+  }
+
+  private Behavior<Command> onWorkWanted(WorkWanted wanted) {
+    demand = wanted.requestNext();
+    offerWork();
+    return this;
+  }
+
+  private void offerWork() {
+    while (demand != null && !queue.isEmpty()) {
+      String hash = queue.poll();
+      if (leases.containsKey(hash)) continue;
+      demand.sendNextTo().tell(new Job(hash));
+      offered.put(hash, clock.instant());
+      demand = null; // one job per RequestNext
+    }
+  }
+
+  // ---- the workers ------------------------------------------------------------------------------
+
+  private Behavior<Command> onFromWorker(FromWorker message) {
+    DispatcherCommand command = message.command();
+    if (command instanceof Claim claim) {
+      claim(claim);
+    } else if (command instanceof Heartbeat heartbeat) {
+      renew(heartbeat.hash(), heartbeat.attempt(), heartbeat.worker(), heartbeat.workerRef());
+    } else if (command instanceof Report report) {
+      report(report);
+    }
+    return this;
+  }
+
+  private void claim(Claim claim) {
+    offered.remove(claim.hash());
+    queue.remove(claim.hash());
+    getContext()
+        .pipeToSelf(
+            askEntity(claim.hash(), replyTo -> new ModelEvaluation.Claim(claim.worker(), replyTo)),
+            (state, refusal) -> new Claimed(claim, state, refusal));
+  }
+
+  private Behavior<Command> onClaimed(Claimed claimed) {
+    Claim claim = claimed.claim();
+    if (claimed.refusal() != null) {
+      claim.replyTo().tell(StatusReply.error("model " + claim.hash() + " cannot be claimed: " + claimed.refusal().getMessage()));
+      return this;
+    }
+    ModelEvaluation.State state = claimed.state();
+    leases.put(claim.hash(), new Lease(state.attempt(), claim.worker(), claim.workerRef(), clock.instant().plus(dispatch.leaseTimeout())));
+    watch(claim.workerRef());
+    getContext().getLog().info("model {} attempt {} claimed by {}", claim.hash(), state.attempt(), claim.worker());
+    claim.replyTo().tell(StatusReply.success(new Assignment(claim.hash(), state.attempt(), state.details(), dispatch.heartbeatInterval())));
+    return this;
+  }
+
+  private void renew(String hash, int attempt, String worker, ActorRef<?> workerRef) {
+    Lease lease = leases.get(hash);
+    if (lease == null || lease.attempt() != attempt) return; // a stale attempt: its results will be ignored too
+    leases.put(hash, lease.renewedUntil(clock.instant().plus(dispatch.leaseTimeout()), worker, workerRef));
+    watch(workerRef);
+  }
+
+  private void report(Report report) {
+    Lease lease = leases.get(report.hash());
+    if (report.update().isFinal()) {
+      if (lease != null && lease.attempt() == report.attempt()) leases.remove(report.hash());
+    } else if (lease != null && lease.attempt() == report.attempt()) {
+      leases.put(report.hash(), lease.renewedUntil(clock.instant().plus(dispatch.leaseTimeout()), lease.worker(), lease.workerRef()));
+    }
+    askEntity(report.hash(), entityCommand(report.attempt(), report.update()))
+        .whenComplete(
+            (state, failure) ->
+                report.replyTo().tell(failure == null ? StatusReply.ack() : StatusReply.error("not recorded: " + failure.getMessage())));
+  }
+
+  private static Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> entityCommand(int attempt, Update update) {
+    if (update instanceof Progress progress) {
+      return replyTo -> new ModelEvaluation.ReportProgress(attempt, progress.phase(), progress.fraction(), replyTo);
+    } else if (update instanceof Completed completed) {
+      return replyTo -> new ModelEvaluation.Complete(attempt, completed.scores(), completed.evaluationInfo(), replyTo);
+    } else if (update instanceof Failed failed) {
+      return replyTo -> new ModelEvaluation.Fail(attempt, failed.failure(), replyTo);
+    } else if (update instanceof Running) {
+      return replyTo -> new ModelEvaluation.StartRunning(attempt, replyTo);
+    }
+    throw new IllegalArgumentException("unknown update " + update);
+  }
+
+  private void watch(ActorRef<?> workerRef) {
+    if (workerRef != null && watched.add(workerRef)) getContext().watchWith(workerRef, new WorkerGone(workerRef));
+  }
+
+  private Behavior<Command> onWorkerGone(WorkerGone gone) {
+    watched.remove(gone.worker());
+    List.copyOf(leases.entrySet()).forEach(entry -> {
+      if (gone.worker().equals(entry.getValue().workerRef())) {
+        abandon(entry.getKey(), entry.getValue(), describe(entry.getValue()) + " left the cluster");
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Fails the attempt as an infrastructure problem: the entity re-queues it while attempts remain. If the
+   * entity cannot be reached now, the next poll finds the attempt orphaned and tries again.
+   */
+  private void abandon(String hash, Lease lease, String reason) {
+    leases.remove(hash);
+    getContext().getLog().warn("model {} attempt {} abandoned: {}", hash, lease.attempt(), reason);
+    askEntity(hash, replyTo -> new ModelEvaluation.Fail(lease.attempt(), new Failure(reason, FailureCategory.INFRASTRUCTURE), replyTo));
+  }
+
+  private static String describe(Lease lease) {
+    return lease.worker() == null ? "its worker" : "worker " + lease.worker();
+  }
+
+  private CompletionStage<ModelEvaluation.State> askEntity(
+      String hash, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command) {
+    return sharding.entityRefFor(ModelEvaluation.TYPE_KEY, hash).askWithStatus(command::apply, askTimeout);
+  }
+}

@@ -1,0 +1,102 @@
+package io.sn11.gpunode.worker;
+
+import io.sn11.cluster.node.Roles;
+import io.sn11.cluster.node.Sn11Node;
+import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.gpunode.engine.data.Dataset;
+import io.sn11.gpunode.engine.data.SyntheticDataset;
+import io.sn11.gpunode.store.HubClient;
+import io.sn11.gpunode.store.ModelStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * The gpu-node role: as many {@link WorkerSlot}s as the node has devices (cpu backend: the configured
+ * number), each pulling evaluations from the coordinator's dispatcher. Evaluations run on threads of
+ * their own, outside the actors' dispatcher.
+ */
+public final class GpuNodeRole implements Sn11Node.Role {
+  
+
+  private final BiFunction<GpuNodeSettings, ScoringSettings, Evaluator> evaluators;
+
+  /** The real evaluation: model store, Hub, precheck, engine. */
+  public GpuNodeRole() {
+    this(GpuNodeRole::modelEvaluator);
+  }
+
+  /** @param evaluators makes the evaluator the slots run (tests replace it) */
+  public GpuNodeRole(BiFunction<GpuNodeSettings, ScoringSettings, Evaluator> evaluators) {
+    this.evaluators = evaluators;
+  }
+
+  @Override
+  public String name() {
+    return Roles.GPU_NODE;
+  }
+
+  @Override
+  public void start(ActorSystem<?> system) {
+    GpuNodeSettings settings = GpuNodeSettings.fromConfig(system.settings().config());
+    Evaluator evaluator = evaluators.apply(settings, ScoringSettings.fromConfig(system.settings().config()));
+    AtomicInteger threadNumber = new AtomicInteger();
+    ExecutorService evaluationThreads =
+        Executors.newFixedThreadPool(
+            settings.slots(),
+            task -> {
+              Thread thread = new Thread(task, "sn11-evaluation-" + threadNumber.incrementAndGet());
+              thread.setDaemon(true);
+              return thread;
+            });
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "stop-evaluation-threads",
+            () -> {
+              evaluationThreads.shutdownNow();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
+    String node = Cluster.get(system).selfMember().address().hostPort();
+    for (int slot = 1; slot <= settings.slots(); slot++) {
+      system.systemActorOf(
+          WorkerSlot.create(node + "/slot-" + slot, settings, evaluator, evaluationThreads), "evaluation-slot-" + slot, Props.empty());
+    }
+  }
+
+  static Evaluator modelEvaluator(GpuNodeSettings settings, ScoringSettings scoring) {
+    GpuNodeSettings.HubSettings hubSettings = settings.hub();
+    Optional<HubClient> hub =
+        hubSettings.fetch()
+            ? Optional.of(
+                new HubClient(
+                    HubClient.Config.builder()
+                        .endpoint(hubSettings.endpoint())
+                        .token(System.getenv(hubSettings.tokenEnv()))
+                        .maxTotalBytes(scoring.maxModelBytes())
+                        .build()))
+            : Optional.empty();
+    return new ModelEvaluator(settings, scoring, new ModelStore(settings.modelStore()), hub, dataset(settings.evaluation()));
+  }
+
+  private static Dataset dataset(GpuNodeSettings.EvaluationSettings evaluation) {
+    if (evaluation.dataset() == null) {
+      return SyntheticDataset.generate(evaluation.syntheticSeed(), evaluation.syntheticConversations());
+    }
+    try {
+      return Dataset.read(evaluation.dataset());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the evaluation dataset " + evaluation.dataset() + ": " + e.getMessage(), e);
+    }
+  }
+}
