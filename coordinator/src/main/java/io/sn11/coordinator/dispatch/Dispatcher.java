@@ -89,6 +89,8 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
 
   private record WorkerGone(ActorRef<?> worker) implements Command {}
 
+  private record ClaimedAttempt(int attempt, Instant at) {}
+
   /** An attempt someone is (or should be) working on, until {@code expiresAt}. */
   private record Lease(int attempt, String worker, ActorRef<?> workerRef, Instant expiresAt) {
     Lease renewedUntil(Instant until, String byWorker, ActorRef<?> byRef) {
@@ -123,6 +125,11 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   /** Models offered to a worker and not claimed yet, with when they were offered. */
   private final Map<String, Instant> offered = new HashMap<>();
   private final Map<String, Lease> leases = new HashMap<>();
+  /**
+   * Attempts claimed lately, so that a queued row the read side has not caught up with yet (its attempt
+   * is older) is not offered again. Kept for a lease timeout, far longer than the read side's lag.
+   */
+  private final Map<String, ClaimedAttempt> recentClaims = new HashMap<>();
   private final Set<ActorRef<?>> watched = new HashSet<>();
   private boolean polling;
 
@@ -135,6 +142,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
       Executor blocking,
       Clock clock) {
     super(context);
+    context.setLoggerName(Dispatcher.class);
     this.dispatch = settings.dispatch();
     this.askTimeout = settings.askTimeout();
     this.readSide = readSide;
@@ -179,7 +187,9 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
         abandon(entry.getKey(), lease, "no heartbeat from " + describe(lease) + " for " + dispatch.leaseTimeout().toSeconds() + " s");
       }
     });
+    // An offer not claimed within a lease timeout went to a worker that is gone or busy: offer it again.
     offered.values().removeIf(at -> at.plus(dispatch.leaseTimeout()).isBefore(now));
+    recentClaims.values().removeIf(claim -> claim.at().plus(dispatch.leaseTimeout()).isBefore(now));
     if (!polling) {
       polling = true;
       getContext()
@@ -206,12 +216,19 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
 
   private Behavior<Command> onPolled(Polled polled) {
     polling = false;
+    getContext().getLog().debug("polled: queued {}, active {}, demand {}", polled.queued(), polled.active(), demand != null);
     Instant orphanDeadline = clock.instant().plus(dispatch.leaseTimeout());
+    Map<String, Integer> activeAttempts = new HashMap<>();
     for (AttemptRow active : polled.active()) {
+      activeAttempts.put(active.hash(), active.attempt());
       // An attempt nobody holds a lease on: its worker gets one lease timeout to send a heartbeat.
       leases.putIfAbsent(active.hash(), new Lease(active.attempt(), null, null, orphanDeadline));
     }
+    // An adopted lease whose attempt the read side no longer shows active was adopted from a stale read.
+    leases.entrySet().removeIf(e -> e.getValue().worker() == null && !Integer.valueOf(e.getValue().attempt()).equals(activeAttempts.get(e.getKey())));
     for (AttemptRow row : polled.queued()) {
+      ClaimedAttempt claimed = recentClaims.get(row.hash());
+      if (claimed != null && claimed.attempt() > row.attempt()) continue; // the read side is behind
       Lease lease = leases.get(row.hash());
       // Re-queued after that attempt: the lease belongs to an abandoned attempt.
       if (lease != null && lease.attempt() <= row.attempt()) leases.remove(row.hash());
@@ -233,6 +250,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     while (demand != null && !queue.isEmpty()) {
       String hash = queue.poll();
       if (leases.containsKey(hash)) continue;
+      getContext().getLog().debug("offering model {}", hash);
       demand.sendNextTo().tell(new Job(hash));
       offered.put(hash, clock.instant());
       demand = null; // one job per RequestNext
@@ -269,7 +287,9 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
       return this;
     }
     ModelEvaluation.State state = claimed.state();
-    leases.put(claim.hash(), new Lease(state.attempt(), claim.worker(), claim.workerRef(), clock.instant().plus(dispatch.leaseTimeout())));
+    Instant now = clock.instant();
+    leases.put(claim.hash(), new Lease(state.attempt(), claim.worker(), claim.workerRef(), now.plus(dispatch.leaseTimeout())));
+    recentClaims.put(claim.hash(), new ClaimedAttempt(state.attempt(), now));
     watch(claim.workerRef());
     getContext().getLog().info("model {} attempt {} claimed by {}", claim.hash(), state.attempt(), claim.worker());
     claim.replyTo().tell(StatusReply.success(new Assignment(claim.hash(), state.attempt(), state.details(), dispatch.heartbeatInterval())));

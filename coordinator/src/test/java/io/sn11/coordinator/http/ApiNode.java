@@ -30,9 +30,9 @@ import java.util.stream.Collectors;
  * One coordinator node started in-process on a temporary data folder, and a plain java.net.http client
  * for its API. The tests talk to it only over HTTP, as a validator would.
  */
-final class ApiNode implements AutoCloseable {
-  static final String TOKEN = "test-admin-token-0123456789";
-  static final ObjectMapper JSON = new ObjectMapper();
+public final class ApiNode implements AutoCloseable {
+  public static final String TOKEN = "test-admin-token-0123456789";
+  public static final ObjectMapper JSON = new ObjectMapper();
 
   private final Sn11Node node;
   private final URI base;
@@ -44,17 +44,24 @@ final class ApiNode implements AutoCloseable {
     this.base = base;
   }
 
-  static ApiNode start(Path dataDir) throws Exception {
-    Map<String, Object> options = new LinkedHashMap<>();
+  public static ApiNode start(Path dataDir) throws Exception {
+    return start(dataDir, Map.of(), List.of());
+  }
+
+  /** A node with the coordinator role and {@code otherRoles}, with {@code settings} over the test defaults. */
+  public static ApiNode start(Path dataDir, Map<String, Object> settings, List<Sn11Node.Role> otherRoles) throws Exception {
+    Map<String, Object> options = new LinkedHashMap<>(settings);
     options.put("sn11.data-dir", dataDir.toString());
     options.put("sn11.coordinator.http.port", 0);
     options.put("sn11.coordinator.admin-tokens", List.of(TOKEN));
     CoordinatorRole role = new CoordinatorRole();
-    Sn11Node node = Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), List.of(role));
+    List<Sn11Node.Role> roles = new java.util.ArrayList<>(List.of(role));
+    roles.addAll(otherRoles);
+    Sn11Node node = Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), roles);
     return new ApiNode(node, URI.create("http://127.0.0.1:" + role.httpAddress().getPort()));
   }
 
-  Sn11Node node() {
+  public Sn11Node node() {
     return node;
   }
 
@@ -66,14 +73,14 @@ final class ApiNode implements AutoCloseable {
   // ---- requests -----------------------------------------------------------------------------------
 
   /** A response with its body read as JSON (null when the body is not JSON). */
-  record Answer(int status, JsonNode body, String contentType, String raw) {
-    Answer expect(int expected) {
+  public record Answer(int status, JsonNode body, String contentType, String raw) {
+    public Answer expect(int expected) {
       assertEquals(expected, status, () -> "HTTP status; body: " + raw);
       return this;
     }
 
     /** Asserts a refusal: the status and the JSON {@code detail} and {@code field} (field null: absent). */
-    Answer expectError(int expected, String field) {
+    public Answer expectError(int expected, String field) {
       expect(expected);
       assertEquals("application/json", contentType, "content type of " + raw);
       if (body == null || !body.path("detail").isTextual() || body.path("detail").asText().isBlank()) {
@@ -84,16 +91,16 @@ final class ApiNode implements AutoCloseable {
       return this;
     }
 
-    String detail() {
+    public String detail() {
       return body.path("detail").asText();
     }
   }
 
-  HttpRequest.Builder request(String pathAndQuery) {
+  public HttpRequest.Builder request(String pathAndQuery) {
     return HttpRequest.newBuilder(base.resolve(pathAndQuery)).timeout(Duration.ofSeconds(30));
   }
 
-  Answer send(HttpRequest request) throws IOException, InterruptedException {
+  public Answer send(HttpRequest request) throws IOException, InterruptedException {
     HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
     JsonNode body;
     try {
@@ -105,28 +112,28 @@ final class ApiNode implements AutoCloseable {
     return new Answer(response.statusCode(), body, contentType, response.body());
   }
 
-  Answer get(String pathAndQuery, String... headers) throws IOException, InterruptedException {
+  public Answer get(String pathAndQuery, String... headers) throws IOException, InterruptedException {
     HttpRequest.Builder builder = request(pathAndQuery).GET();
     if (headers.length > 0) builder.headers(headers);
     return send(builder.build());
   }
 
-  Answer post(String path, String body, String... headers) throws IOException, InterruptedException {
+  public Answer post(String path, String body, String... headers) throws IOException, InterruptedException {
     HttpRequest.Builder builder =
         request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
     if (headers.length > 0) builder.headers(headers);
     return send(builder.build());
   }
 
-  Answer post(String path, JsonNode body, String... headers) throws IOException, InterruptedException {
+  public Answer post(String path, JsonNode body, String... headers) throws IOException, InterruptedException {
     return post(path, body.toString(), headers);
   }
 
-  Answer adminPost(String path, JsonNode body) throws IOException, InterruptedException {
+  public Answer adminPost(String path, JsonNode body) throws IOException, InterruptedException {
     return post(path, body, "Authorization", "Bearer " + TOKEN);
   }
 
-  static String query(Map<String, ?> parameters) {
+  public static String query(Map<String, ?> parameters) {
     return parameters.entrySet().stream()
         .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "=" + URLEncoder.encode(String.valueOf(e.getValue()), StandardCharsets.UTF_8))
         .collect(Collectors.joining("&"));
@@ -135,16 +142,16 @@ final class ApiNode implements AutoCloseable {
   // ---- models -------------------------------------------------------------------------------------
 
   /** A model's identifying fields as the API takes them; {@link #json()} is a check_model body. */
-  record Model(String namespace, String name, String template, String hotkey, long block) {
-    String hash() {
+  public record Model(String namespace, String name, String template, String hotkey, long block) {
+    public String hash() {
       return ModelHash.of(namespace, name, template, hotkey);
     }
 
-    Model atBlock(long newBlock) {
+    public Model atBlock(long newBlock) {
       return new Model(namespace, name, template, hotkey, newBlock);
     }
 
-    ObjectNode json() {
+    public ObjectNode json() {
       ObjectNode node = JSON.createObjectNode();
       node.put("repo_namespace", namespace);
       node.put("repo_name", name);
@@ -155,21 +162,21 @@ final class ApiNode implements AutoCloseable {
       return node;
     }
 
-    Map<String, Object> queryFields() {
+    public Map<String, Object> queryFields() {
       Map<String, Object> fields = new LinkedHashMap<>();
       json().fields().forEachRemaining(f -> fields.put(f.getKey(), f.getValue().asText()));
       return fields;
     }
   }
 
-  static Model model(String namespace, String name, String hotkey, long block) {
+  public static Model model(String namespace, String name, String hotkey, long block) {
     return new Model(namespace, name, "chatml", hotkey, block);
   }
 
   private static final String BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
   /** A well-formed SS58-shaped hotkey (48 base58 characters starting with 5), distinct per seed. */
-  static String hotkey(String seed) {
+  public static String hotkey(String seed) {
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(seed.getBytes(StandardCharsets.UTF_8));
       StringBuilder key = new StringBuilder("5");
@@ -183,7 +190,7 @@ final class ApiNode implements AutoCloseable {
   // ---- the eventually consistent read side -----------------------------------------------------
 
   /** Polls {@code probe} until {@code condition} holds (at most 30 s); never a fixed sleep. */
-  static <T> T await(String what, ThrowingSupplier<T> probe, Predicate<T> condition) throws Exception {
+  public static <T> T await(String what, ThrowingSupplier<T> probe, Predicate<T> condition) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     T last = null;
     while (System.nanoTime() < deadline) {
@@ -195,7 +202,7 @@ final class ApiNode implements AutoCloseable {
   }
 
   @FunctionalInterface
-  interface ThrowingSupplier<T> {
+  public interface ThrowingSupplier<T> {
     T get() throws Exception;
   }
 
@@ -206,7 +213,7 @@ final class ApiNode implements AutoCloseable {
   }
 
   /** Registers {@code model} at {@code uid} (at the model's block). */
-  Answer register(int uid, Model model) throws Exception {
+  public Answer register(int uid, Model model) throws Exception {
     ObjectNode body = JSON.createObjectNode().put("uid", uid).put("hash", model.hash()).put("hotkey", model.hotkey()).put("block", model.block());
     return adminPost("/minerboard_update", body);
   }

@@ -28,8 +28,8 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
- * One evaluation slot of a gpu-node: asks the dispatcher for one job at a time (a consumer controller
- * with a window of one), claims it, runs it in a child {@link EvaluationRun}, renews the lease with
+ * One evaluation slot of a gpu-node: takes jobs from the dispatcher one at a time (a consumer
+ * controller with a small window), claims each, runs it in a child {@link EvaluationRun}, renews the lease with
  * heartbeats while it runs, passes its progress on (at most every progress interval, and at every new
  * phase), and sends the result until the coordinator has recorded it. Only then is the job confirmed
  * and the next one asked for.
@@ -123,8 +123,11 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
         .receptionist()
         .tell(Receptionist.subscribe(EvaluationWork.DISPATCHER_KEY, context.messageAdapter(Receptionist.Listing.class, DispatchersListed::new)));
 
-    // A window of one: the slot holds at most one job, so work waits at the dispatcher for a free slot.
-    ConsumerController.Settings consumerSettings = ConsumerController.Settings$.MODULE$.create(context.getSystem()).withFlowControlWindow(1);
+    // A small window: the consumer controller asks for more at half the window, and with a window of
+    // one or two it never asks again after the first job. So a busy slot may hold a few offers behind
+    // its current job; the dispatcher offers them elsewhere again when they are not claimed within a
+    // lease timeout, and a claim of a model that someone else has claimed meanwhile is refused.
+    ConsumerController.Settings consumerSettings = ConsumerController.Settings$.MODULE$.create(context.getSystem()).withFlowControlWindow(4);
     ActorRef<ConsumerController.Command<Job>> consumer =
         context.spawn(ConsumerController.create(EvaluationWork.WORKER_KEY, consumerSettings), "jobs");
     ActorRef<ConsumerController.Delivery<Job>> deliveries =

@@ -1,0 +1,165 @@
+package io.sn11.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sn11.cluster.node.NodeConfig;
+import io.sn11.cluster.node.Sn11Node;
+import io.sn11.coordinator.http.ApiNode;
+import io.sn11.coordinator.http.ApiNode.Model;
+import io.sn11.coordinator.testing.Eventually;
+import io.sn11.gpunode.engine.safetensors.DType;
+import io.sn11.gpunode.engine.tiny.TinyModels;
+import io.sn11.gpunode.worker.Evaluator;
+import io.sn11.gpunode.worker.GpuNodeRole;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A coordinator node and gpu-nodes, each its own actor system joined over loopback, talking through
+ * the real protocol: the dispatcher's work pulling, claims, leases, progress and results. Models are
+ * real random-weight folders in a model store, evaluated by the real engine on the cpu backend.
+ */
+class EvaluationClusterTest {
+  private static final Duration EVALUATION_DEADLINE = Duration.ofMinutes(3);
+
+  @TempDir static Path dir;
+  private static Path store;
+  private static ApiNode coordinator;
+  private static String seedNode;
+
+  @BeforeAll
+  static void startCoordinator() throws Exception {
+    store = dir.resolve("models");
+    TinyModels.write(store.resolve("sn11-demo/tiny-llama/main"), TinyModels.Arch.LLAMA, DType.BF16, 1);
+    Map<String, Object> settings = new LinkedHashMap<>();
+    settings.put("sn11.coordinator.dispatch.lease-timeout", "4s");
+    settings.put("sn11.coordinator.dispatch.heartbeat-interval", "1s");
+    settings.put("sn11.coordinator.dispatch.poll-interval", "200ms");
+    settings.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    coordinator = ApiNode.start(dir.resolve("coordinator"), settings, List.of());
+    seedNode = Cluster.get(coordinator.node().system()).selfMember().address().toString();
+  }
+
+  @AfterAll
+  static void stopCoordinator() throws Exception {
+    if (coordinator != null) coordinator.close();
+  }
+
+  /** A gpu-node joined to the coordinator, evaluating with {@code role}'s evaluator. */
+  private static Sn11Node startGpuNode(String name, GpuNodeRole role) throws Exception {
+    Map<String, Object> options = new LinkedHashMap<>();
+    options.put("sn11.data-dir", dir.resolve(name).toString());
+    options.put("pekko.cluster.seed-nodes", List.of(seedNode));
+    options.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    options.put("sn11.gpu-node.model-store", store.toString());
+    options.put("sn11.gpu-node.hub.fetch", false);
+    options.put("sn11.gpu-node.evaluation.samples", 4);
+    options.put("sn11.gpu-node.threads", 1);
+    options.put("sn11.gpu-node.progress-interval", "200ms");
+    return Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), List.of(role));
+  }
+
+  private static Model model(String name, String hotkeySeed) {
+    return ApiNode.model("sn11-demo", name, ApiNode.hotkey(hotkeySeed), 1_000);
+  }
+
+  private static JsonNode details(Model model) throws Exception {
+    return coordinator.get("/model_submission_details?" + ApiNode.query(model.queryFields())).expect(200).body();
+  }
+
+  private static JsonNode awaitStatus(Model model, String status) throws Exception {
+    AtomicReference<JsonNode> last = new AtomicReference<>();
+    Eventually.await(EVALUATION_DEADLINE, () -> {
+      last.set(details(model));
+      return status.equals(last.get().path("status").asText());
+    });
+    return last.get();
+  }
+
+  private static List<String> eventTypes(Model model) throws Exception {
+    List<String> types = new ArrayList<>();
+    coordinator.get("/models/" + model.hash() + "/events").expect(200).body().path("events").forEach(e -> types.add(e.path("type").asText()));
+    return types;
+  }
+
+  @Test
+  void aTinyModelIsEvaluatedToCompletionAndAModelMissingFromTheStoreFailsAsTheMinersFault() throws Exception {
+    try (Sn11Node gpuNode = startGpuNode("gpu-real", new GpuNodeRole())) {
+      Model tiny = model("tiny-llama", "completes");
+      Model missing = model("not-in-the-store", "fails");
+      coordinator.adminPost("/evaluate_model", tiny.json()).expect(200);
+      coordinator.adminPost("/evaluate_model", missing.json()).expect(200);
+
+      JsonNode completed = awaitStatus(tiny, "COMPLETED");
+      JsonNode score = completed.path("score");
+      for (String measured : List.of("model_size_score", "qualitative_score", "latency_score", "creativity_score")) {
+        double value = score.path(measured).asDouble(-1);
+        assertTrue(value >= 0 && value <= 1, () -> measured + " in [0, 1]: " + score);
+      }
+      assertTrue(score.path("judge_score").isNull(), "no judge ran, so no judge score: " + score);
+      JsonNode evaluation = completed.path("details").path("evaluation");
+      assertEquals(64, evaluation.path("content_hash").asText().length(), "content hash recorded: " + evaluation);
+      assertEquals("cpu", evaluation.path("backend").asText());
+      assertEquals("4", evaluation.path("samples").asText());
+      assertFalse(evaluation.path("dataset_version").asText().isEmpty());
+      assertFalse(evaluation.path("engine_version").asText().isEmpty());
+      List<String> history = eventTypes(tiny);
+      assertEquals("Submitted", history.get(0));
+      assertTrue(history.containsAll(List.of("PrecheckStarted", "RunningStarted", "ProgressReported")), history::toString);
+      assertEquals("EvaluationCompleted", history.get(history.size() - 1));
+
+      JsonNode failed = awaitStatus(missing, "FAILED");
+      JsonNode failure = failed.path("details").path("failure");
+      assertEquals("miner", failure.path("category").asText());
+      assertTrue(failure.path("reason").asText().contains("not in the model store"), failure::toString);
+      assertEquals(1, failed.path("details").path("attempt").asInt(), "a miner's fault is not retried");
+    }
+  }
+
+  @Test
+  void aWorkerStoppedMidEvaluationLeavesTheModelRequeuedThenAnotherNodeCompletesIt() throws Exception {
+    Evaluator hangsAfterStarting =
+        (assignment, progress) -> {
+          progress.running();
+          progress.progress("eval", 0.25);
+          while (true) { // until the node stops and cancels it: progress then throws
+            Thread.sleep(20);
+            progress.progress("eval", 0.25);
+          }
+        };
+    Model model = model("tiny-llama", "survives-a-lost-worker");
+    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole((settings, scoring) -> hangsAfterStarting))) {
+      coordinator.adminPost("/evaluate_model", model.json()).expect(200);
+      JsonNode midway = awaitStatus(model, "RUNNING");
+      assertEquals(1, midway.path("details").path("attempt").asInt());
+      Eventually.await(EVALUATION_DEADLINE, () -> "eval".equals(details(model).path("details").path("progress").path("phase").asText()));
+    }
+    JsonNode requeued = awaitStatus(model, "QUEUED");
+    assertEquals(1, requeued.path("details").path("attempt").asInt());
+    assertTrue(eventTypes(model).contains("Requeued"));
+
+    try (Sn11Node rescuer = startGpuNode("gpu-rescuer", new GpuNodeRole())) {
+      JsonNode completed = awaitStatus(model, "COMPLETED");
+      assertEquals(2, completed.path("details").path("attempt").asInt());
+      JsonNode requeuedEvent = null;
+      for (JsonNode e : coordinator.get("/models/" + model.hash() + "/events").body().path("events")) {
+        if (e.path("type").asText().equals("Requeued")) requeuedEvent = e.path("event");
+      }
+      String reason = requeuedEvent.path("reason").asText();
+      assertTrue(reason.contains("attempt 1 of 3 failed (infrastructure)"), reason);
+    }
+  }
+}
