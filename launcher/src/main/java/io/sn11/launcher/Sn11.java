@@ -2,6 +2,7 @@ package io.sn11.launcher;
 
 import io.sn11.gpunode.commands.BenchCommand;
 import io.sn11.gpunode.commands.EvalCommand;
+import io.sn11.gpunode.commands.GenerateCommand;
 import io.sn11.gpunode.commands.LogitsCommand;
 import io.sn11.gpunode.commands.MakeDatasetCommand;
 import io.sn11.gpunode.commands.MakeTinyModelCommand;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
       MakeTinyModelCommand.class,
       MakeDatasetCommand.class,
       EvalCommand.class,
+      GenerateCommand.class,
       LogitsCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class

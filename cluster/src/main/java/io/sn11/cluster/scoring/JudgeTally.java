@@ -64,7 +64,17 @@ public final class JudgeTally {
             }
         }
         double score = valid == 0 ? 0.0 : (double) generatedWins / (CRITERIA_PER_VERDICT * valid);
-        boolean failedTooOften = (double) failed / judgements.size() > maxFailedFraction;
-        return new Result(score, valid, failed, generatedWins, failedTooOften);
+        return new Result(score, valid, failed, generatedWins, tooManyFailures(failed, judgements.size(), maxFailedFraction));
+    }
+
+    /**
+     * The failure rule on its own: more than {@code maxFailedFraction} of {@code total} judgements failed. Also
+     * answers "would these failures alone have failed the evaluation?" for a subset of the failures.
+     */
+    public static boolean tooManyFailures(int failed, int total, double maxFailedFraction) {
+        if (total <= 0) {
+            throw new IllegalArgumentException("no judgements");
+        }
+        return (double) failed / total > maxFailedFraction;
     }
 }

@@ -5,6 +5,7 @@ import static io.sn11.cluster.scoring.JudgeTally.Side.ORIGINAL;
 import static io.sn11.cluster.scoring.JudgeTally.Side.TIE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sn11.cluster.scoring.JudgeTally.Result;
@@ -83,5 +84,15 @@ class JudgeTallyTest {
     @Test
     void noJudgementsScoreZeroAndAreFlagged() {
         assertEquals(new Result(0.0, 0, 0, 0, true), JudgeTally.tally(List.of(), MAX_FAILED));
+    }
+
+    @Test
+    void failureRuleAloneAnswersForASubsetOfTheFailures() {
+        // 2 of 20 = 10%: not above; 3 of 20 = 15%: above
+        assertFalse(JudgeTally.tooManyFailures(2, 20, MAX_FAILED));
+        assertTrue(JudgeTally.tooManyFailures(3, 20, MAX_FAILED));
+        assertFalse(JudgeTally.tooManyFailures(0, 1, 0.0));
+        assertTrue(JudgeTally.tooManyFailures(1, 1, 0.99));
+        assertThrows(IllegalArgumentException.class, () -> JudgeTally.tooManyFailures(0, 0, MAX_FAILED));
     }
 }

@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
  * same classes as its own subcommands.
  */
 @Command(name = "sn11-engine", mixinStandardHelpOptions = true,
-        subcommands = {MakeTinyModelCommand.class, MakeDatasetCommand.class, EvalCommand.class, LogitsCommand.class,
-                BenchCommand.class},
+        subcommands = {MakeTinyModelCommand.class, MakeDatasetCommand.class, EvalCommand.class, GenerateCommand.class,
+                LogitsCommand.class, BenchCommand.class},
         description = "SN11 inference engine tools.")
 public class EngineCommands implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -31,7 +31,7 @@ class CommandsTest {
     @Test
     void everyCommandHasHelp() {
         for (Object c : new Object[] {new MakeTinyModelCommand(), new MakeDatasetCommand(), new EvalCommand(),
-                new LogitsCommand(), new BenchCommand()}) {
+                new GenerateCommand(), new LogitsCommand(), new BenchCommand()}) {
             Run r = run(c, "--help");
             assertEquals(0, r.code());
             assertTrue(r.out().contains("Usage:"), r.out());
@@ -81,5 +81,38 @@ class CommandsTest {
         Run unknown = run(new EvalCommand(), "--model", m.toString(), "--dataset", data.toString(), "--backend", "tpu");
         assertNotEquals(0, unknown.code());
         assertTrue(unknown.err().contains("unknown backend 'tpu'"), unknown.err());
+    }
+
+    @Test
+    void generatePrintsTheReplyToAPromptOrAConversation() throws Exception {
+        Path m = dir.resolve("g");
+        assertEquals(0, run(new MakeTinyModelCommand(), "--out", m.toString(), "--arch", "llama", "--seed", "4").code());
+        Run plain = run(new GenerateCommand(), "--model", m.toString(), "--prompt", "Who are you?", "--max-tokens", "6",
+                "--chat-template", "llama3", "--threads", "1");
+        assertEquals(0, plain.code(), plain.err());
+        Run json = run(new GenerateCommand(), "--model", m.toString(), "--prompt", "Who are you?", "--max-tokens", "6",
+                "--chat-template", "llama3", "--threads", "1", "--json");
+        assertEquals(0, json.code(), json.err());
+        JsonNode j = new ObjectMapper().readTree(json.out());
+        assertEquals(plain.out().strip(), j.get("reply").asText().strip(), "greedy: the same reply both times");
+        assertTrue(j.get("tokens").asInt() >= 1 && j.get("tokens").asInt() <= 6, json.out());
+        assertTrue(j.get("tokens_per_second").asDouble() > 0);
+        assertEquals("llama3", j.get("chat_template").asText());
+
+        Path conversation = dir.resolve("c.jsonl");
+        Files.writeString(conversation, "{\"id\":\"c1\",\"character\":\"Mira\",\"messages\":["
+                + "{\"role\":\"system\",\"content\":\"You are Mira.\"},{\"role\":\"user\",\"content\":\"Who are you?\"},"
+                + "{\"role\":\"assistant\",\"content\":\"The innkeeper.\"}]}\n");
+        Run fromFile = run(new GenerateCommand(), "--model", m.toString(), "--conversation", conversation.toString(),
+                "--max-tokens", "4", "--temperature", "0.2", "--seed", "3", "--threads", "1", "--json");
+        assertEquals(0, fromFile.code(), fromFile.err());
+        assertTrue(new ObjectMapper().readTree(fromFile.out()).get("prompt_tokens").asInt() > 0);
+
+        Run both = run(new GenerateCommand(), "--model", m.toString(), "--prompt", "x", "--conversation", conversation.toString());
+        assertNotEquals(0, both.code());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+        Run hot = run(new GenerateCommand(), "--model", m.toString(), "--prompt", "x", "--temperature", "0.7");
+        assertNotEquals(0, hot.code());
+        assertTrue(hot.err().contains("outside [0, 0.2]"), hot.err());
     }
 }

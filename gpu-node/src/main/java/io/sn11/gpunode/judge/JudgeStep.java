@@ -1,0 +1,158 @@
+package io.sn11.gpunode.judge;
+
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.scoring.JudgeTally;
+import io.sn11.gpunode.engine.GenerationOptions;
+import io.sn11.gpunode.engine.Generator;
+import io.sn11.gpunode.engine.Transformer;
+import io.sn11.gpunode.engine.data.Conversation;
+import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
+import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.gpunode.engine.tokenizer.Tokenizer;
+import io.sn11.gpunode.judge.Judgement.FailureKind;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+
+/**
+ * The judge score of a model: the model writes the last assistant turn of each sampled conversation (batched), the
+ * judge compares each with the original (up to {@link Judge#maxConcurrency()} at once), and the subnet's tally turns
+ * the verdicts into the score.
+ *
+ * <p>Blame when more than the allowed fraction of judgements failed: {@code miner} when the failures the model caused
+ * would have failed the evaluation on their own, else {@code infrastructure} (retrying later may succeed). The model
+ * caused a failure when its reply was unusable (empty, or the judge refused it), and when the judge answered with an
+ * invalid verdict while giving valid verdicts for other replies of the same model (so the judge itself works).
+ */
+public final class JudgeStep {
+    public static final String GENERATE = "generate";
+    public static final String JUDGE = "judge";
+    private static final int REASONS_SHOWN = 3;
+
+    /** Progress of the step, called on the thread that runs it: phase {@link #GENERATE} or {@link #JUDGE}, 0..1. */
+    @FunctionalInterface
+    public interface Progress {
+        void report(String phase, double fraction);
+    }
+
+    private final Judge judge;
+    private final GenerationOptions generation;
+    private final double maxFailedFraction;
+
+    public JudgeStep(Judge judge, GenerationOptions generation, double maxFailedFraction) {
+        this.judge = judge;
+        this.generation = generation;
+        this.maxFailedFraction = maxFailedFraction;
+    }
+
+    /** The step the settings describe, with the given judge (see {@link Judge#create}). */
+    public static JudgeStep of(JudgeSettings settings, Judge judge) {
+        return new JudgeStep(judge, settings.generation(), settings.maxFailedFraction());
+    }
+
+    public JudgeOutcome run(Transformer model, Tokenizer tok, ChatTemplate template, List<Conversation> conversations,
+                            Progress progress) throws InterruptedException {
+        List<List<Message>> histories = conversations.stream()
+                .map(c -> c.messages().subList(0, c.messages().size() - 1)).toList();
+        Generator.Result generated = Generator.replies(model, tok, template, histories, generation,
+                f -> progress.report(GENERATE, f));
+        List<Comparison> comparisons = new ArrayList<>();
+        for (int i = 0; i < conversations.size(); i++) {
+            comparisons.add(Comparison.of(conversations.get(i), generated.replies().get(i).text()));
+        }
+        List<Judgement> judgements = judgeAll(comparisons, progress);
+
+        List<VerdictRecord> records = new ArrayList<>();
+        List<Optional<JudgeTally.Verdict>> tallied = new ArrayList<>();
+        for (int i = 0; i < comparisons.size(); i++) {
+            Judgement j = judgements.get(i);
+            records.add(VerdictRecord.of(comparisons.get(i), j));
+            tallied.add(j instanceof Judgement.Valid v ? Optional.of(v.verdict().toTally()) : Optional.empty());
+        }
+        JudgeTally.Result t = JudgeTally.tally(tallied, maxFailedFraction);
+        FailureCategory category = t.failedTooOften() ? blame(judgements, t.validVerdicts()) : null;
+        return new JudgeOutcome(judge.name(), t.score(), t.validVerdicts(), t.failed(), t.generatedWins(), category,
+                category == null ? null : failureReason(judgements), List.copyOf(records), generated.generatedTokens(),
+                generated.tokensPerSecond());
+    }
+
+    /** Judgements in comparison order; blank replies fail without asking the judge. */
+    private List<Judgement> judgeAll(List<Comparison> comparisons, Progress progress) throws InterruptedException {
+        Judgement[] out = new Judgement[comparisons.size()];
+        if (comparisons.isEmpty()) return List.of();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(judge.maxConcurrency(), comparisons.size()));
+        try {
+            CompletionService<Integer> done = new ExecutorCompletionService<>(pool);
+            for (int i = 0; i < comparisons.size(); i++) {
+                int index = i;
+                Comparison c = comparisons.get(i);
+                done.submit(() -> {
+                    out[index] = c.generated().isBlank()
+                            ? new Judgement.Failed(FailureKind.REPLY_UNUSABLE, "the model wrote an empty reply")
+                            : judgeSafely(c);
+                    return index;
+                });
+            }
+            for (int finished = 1; finished <= comparisons.size(); finished++) {
+                Future<Integer> f = done.take();
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("judging failed unexpectedly", e.getCause());
+                }
+                progress.report(JUDGE, (double) finished / comparisons.size());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        return List.of(out);
+    }
+
+    /** A judge that throws is a judge that could not give an answer. */
+    private Judgement judgeSafely(Comparison c) {
+        try {
+            return judge.judge(c);
+        } catch (RuntimeException e) {
+            return new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, "the judge failed: " + e);
+        }
+    }
+
+    private FailureCategory blame(List<Judgement> judgements, int validVerdicts) {
+        if (judgements.isEmpty()) return FailureCategory.INFRASTRUCTURE; // nothing was sampled: not the model's doing
+        int causedByModel = 0;
+        for (Judgement j : judgements) {
+            if (j instanceof Judgement.Failed f && (f.kind() == FailureKind.REPLY_UNUSABLE
+                    || (f.kind() == FailureKind.JUDGE_INVALID_ANSWER && validVerdicts > 0))) {
+                causedByModel++;
+            }
+        }
+        return JudgeTally.tooManyFailures(causedByModel, judgements.size(), maxFailedFraction)
+                ? FailureCategory.MINER : FailureCategory.INFRASTRUCTURE;
+    }
+
+    private String failureReason(List<Judgement> judgements) {
+        if (judgements.isEmpty()) return "no conversations to judge";
+        List<Judgement.Failed> failed = judgements.stream()
+                .filter(j -> j instanceof Judgement.Failed).map(j -> (Judgement.Failed) j).toList();
+        Map<FailureKind, Long> byKind = new EnumMap<>(FailureKind.class);
+        for (Judgement.Failed f : failed) byKind.merge(f.kind(), 1L, Long::sum);
+        String counts = byKind.entrySet().stream()
+                .map(e -> e.getValue() + " " + e.getKey().name().toLowerCase(Locale.ROOT).replace('_', ' '))
+                .collect(Collectors.joining(", "));
+        String examples = failed.stream().limit(REASONS_SHOWN).map(Judgement.Failed::reason)
+                .collect(Collectors.joining(" | "));
+        return String.format(Locale.ROOT, "%d of %d judgements failed (more than %.0f%%; %s): %s", failed.size(),
+                judgements.size(), maxFailedFraction * 100, counts, examples);
+    }
+}
