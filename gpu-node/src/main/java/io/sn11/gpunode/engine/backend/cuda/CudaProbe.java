@@ -53,10 +53,17 @@ public record CudaProbe(boolean available, String reason, String deviceName, lon
             }
             return new CudaProbe(true, "device 0: " + deviceName, deviceName, total[0], major, minor, driver[0]);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            return unavailable("no CUDA device: libcuda.so.1 not loadable (" + e.getMessage() + ")");
+            return unavailable("no CUDA device: libcuda.so.1 not loadable (" + firstLine(e.getMessage()) + ")");
         } catch (RuntimeException e) {
             return unavailable("no CUDA device: " + e.getMessage());
         }
+    }
+
+    /** JCuda's link errors list every path it tried, one per line: the first says what failed. */
+    private static String firstLine(String message) {
+        if (message == null) return "no message";
+        int nl = message.indexOf('\n');
+        return (nl < 0 ? message : message.substring(0, nl)).strip();
     }
 
     private static int attribute(CUdevice device, int attribute) {
