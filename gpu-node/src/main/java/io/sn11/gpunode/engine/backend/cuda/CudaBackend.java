@@ -159,6 +159,7 @@ public final class CudaBackend implements Backend {
         public void close() {
             if (released || closed) return;
             released = true;
+            enter();  // cuMemFree needs the context current on this thread
             JCudaDriver.cuMemFree(ptr);
         }
     }
