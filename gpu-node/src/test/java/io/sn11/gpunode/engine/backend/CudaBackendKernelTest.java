@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * <li>tiled f32 matmul (more than 8 rows, f32 weights): 1e-5 + 1e-4 |expected| as the contract;</li>
  * <li>flash prefill attention (slices of more than 4 rows, partial tiles) and split-key decode attention over more
  *     than one 256-position chunk: 1e-5 + 1e-4 |expected|;</li>
- * <li>the top-k reduction over a Llama-3 sized vocabulary: flags equal, probability 1e-6, entropy 1e-5.</li>
+ * <li>the top-k reduction over a Llama-3 sized vocabulary: flags equal, probability 1e-6, entropy 1e-5;</li>
+ * <li>embedding of every dtype: exact.</li>
  * </ul>
  * Skipped, with the probe's reason, where this JVM cannot run CUDA (no driver, no device, or no PTX in the build).
  */
@@ -128,6 +129,24 @@ class CudaBackendKernelTest extends BackendKernelContract {
                 assertEquals(want.entropy()[r], got.entropy()[r], 1e-5, "row " + r);
             }
             assertTrue(got.targetInTopK()[0]);
+        }
+    }
+
+    @Test
+    void embeddingOfEachDtypeIsExact() {
+        float[] table = rand(50 * 24);
+        int[] tokens = {49, 0, 7, 7, 23};
+        for (DType dt : DType.values()) {
+            Tensor t = tensor("emb", dt, table, 50, 24);
+            float[] decoded = t.toFloatArray();
+            try (WeightHandle h = be.upload(t); Buffer out = be.allocate(tokens.length * 24)) {
+                be.embedding(h, tokens, out);
+                float[] got = be.download(out);
+                for (int r = 0; r < tokens.length; r++) {
+                    assertArrayEquals(Arrays.copyOfRange(decoded, tokens[r] * 24, tokens[r] * 24 + 24),
+                            Arrays.copyOfRange(got, r * 24, r * 24 + 24), 0f, dt + " row " + r);
+                }
+            }
         }
     }
 
