@@ -44,6 +44,9 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(CudaProbe probe) {
         this.probe = probe;
+        // idempotent after the probe; makes a backend opened with any available probe report errors as exceptions
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuInit(0);
         CUdevice device = new CUdevice();
         JCudaDriver.cuDeviceGet(device, 0);
         JCudaDriver.cuCtxCreate(context, 0, device);
