@@ -6,8 +6,9 @@ import picocli.CommandLine.Option;
 
 /** Backend choice shared by the engine commands (mixed in with @Mixin). */
 public class BackendOptions {
-    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
-            description = "Inference backend: cpu (plain Java reference). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--backend", defaultValue = "auto", paramLabel = "NAME",
+            description = "Inference backend: auto (cuda when a device, the driver and the PTX are present, else cpu), "
+                    + "cpu (plain Java reference) or cuda. Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N",

@@ -7,8 +7,9 @@ import picocli.CommandLine.Spec;
 
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchEngineCommand.class},
-        description = "Benchmarks. Subcommands: engine (prefill and decode tokens/s of a model folder).")
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchEngineCommand.class, BenchKernelsCommand.class},
+        description = "Benchmarks. Subcommands: engine (prefill, scoring and decode tokens/s of a model folder), kernels "
+                + "(matmul TFLOP/s and GB/s on a model's shapes).")
 public class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -12,14 +12,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 @Command(name = "engine", mixinStandardHelpOptions = true,
         description = {"Measure the forward pass of a model folder: prefill tokens/s (one teacher-forced pass over a random "
-                + "prompt, logits of the last position) and decode tokens/s (greedy, one token per pass with the kv cache).",
+                + "prompt, logits of the last position), scoring tokens/s (the evaluation's teacher-forced scoring of a batch "
+                + "of prompts: every position's top-10 statistics, on the backend) and decode tokens/s (greedy, one token "
+                + "per pass with the kv cache).",
                 "Make a model to bench with: make-tiny-model --out DIR [--shape 1b]."})
 public class BenchEngineCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -33,6 +37,10 @@ public class BenchEngineCommand implements Callable<Integer> {
 
     @Option(names = "--decode-tokens", defaultValue = "32", paramLabel = "N", description = "Decode steps. Default: ${DEFAULT-VALUE}.")
     int decodeTokens;
+
+    @Option(names = "--score-batch", defaultValue = "1", paramLabel = "N",
+            description = "Prompts scored together in the scoring measure. Default: ${DEFAULT-VALUE}.")
+    int scoreBatch;
 
     @Option(names = "--repeats", defaultValue = "3", paramLabel = "N",
             description = "Timed repetitions after one warm-up; the best is reported. Default: ${DEFAULT-VALUE}.")
@@ -50,11 +58,17 @@ public class BenchEngineCommand implements Callable<Integer> {
                 double loadS = (System.nanoTime() - l0) / 1e9;
                 int vocab = t.config().vocabSize();
                 int[] prompt = new SplittableRandom(1).ints(promptTokens, 0, Math.min(vocab, 256)).toArray();
-                double bestPrefill = Double.MAX_VALUE, bestDecode = Double.MAX_VALUE;
+                List<int[]> scored = new ArrayList<>();
+                int[] targetStarts = new int[scoreBatch];
+                for (int i = 0; i < scoreBatch; i++) {
+                    scored.add(new SplittableRandom(2 + i).ints(promptTokens, 0, Math.min(vocab, 256)).toArray());
+                    targetStarts[i] = 1;
+                }
+                double bestPrefill = Double.MAX_VALUE, bestDecode = Double.MAX_VALUE, bestScore = Double.MAX_VALUE;
                 for (int rep = 0; rep <= Math.max(1, repeats); rep++) {
                     try (Transformer.Sequence s = t.newSequence(promptTokens + decodeTokens)) {
                         long p0 = System.nanoTime();
-                        try (Backend.Buffer h = t.forwardHidden(java.util.List.of(s), java.util.List.of(prompt));
+                        try (Backend.Buffer h = t.forwardHidden(List.of(s), List.of(prompt));
                              Backend.Buffer l = t.logitsOfRows(h, new int[] {promptTokens - 1})) {
                             float[] last = be.download(l);
                             double prefillS = (System.nanoTime() - p0) / 1e9;
@@ -68,6 +82,9 @@ public class BenchEngineCommand implements Callable<Integer> {
                             }
                         }
                     }
+                    long s0 = System.nanoTime();
+                    t.scoreTargets(scored, targetStarts, 10, promptTokens);  // returns per-position statistics: synchronous
+                    if (rep > 0) bestScore = Math.min(bestScore, (System.nanoTime() - s0) / 1e9);
                 }
                 r.put("model", model.toString());
                 r.put("architecture", t.config().architecture());
@@ -80,6 +97,10 @@ public class BenchEngineCommand implements Callable<Integer> {
                 r.put("decode_tokens", decodeTokens);
                 r.put("prefill_seconds", bestPrefill);
                 r.put("prefill_tokens_per_second", promptTokens / bestPrefill);
+                r.put("score_batch", scoreBatch);
+                r.put("score_seconds", bestScore);
+                r.put("score_tokens_per_second", (double) scoreBatch * promptTokens / bestScore);
+                r.put("weight_bytes", t.modelFileBytes());
                 r.put("decode_seconds", bestDecode);
                 r.put("decode_tokens_per_second", decodeTokens / bestDecode);
             }
@@ -88,9 +109,10 @@ public class BenchEngineCommand implements Callable<Integer> {
         if (json) {
             out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));
         } else {
-            out.printf("%s (%s, %,d parameters) on %s %s: prefill %d tokens %.1f tokens/s, decode %d tokens %.2f tokens/s%n",
-                    r.get("model"), r.get("architecture"), (Long) r.get("parameters"), r.get("backend"), r.get("backend_settings"),
-                    promptTokens, r.get("prefill_tokens_per_second"), decodeTokens, r.get("decode_tokens_per_second"));
+            out.printf("%s (%s, %,d parameters) on %s %s: prefill %d tokens %.1f tokens/s, scoring %d x %d tokens %.1f tokens/s, "
+                    + "decode %d tokens %.2f tokens/s%n", r.get("model"), r.get("architecture"), (Long) r.get("parameters"),
+                    r.get("backend"), r.get("backend_settings"), promptTokens, r.get("prefill_tokens_per_second"), scoreBatch,
+                    promptTokens, r.get("score_tokens_per_second"), decodeTokens, r.get("decode_tokens_per_second"));
         }
         out.flush();
         return 0;

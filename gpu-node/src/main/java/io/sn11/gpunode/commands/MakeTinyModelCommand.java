@@ -13,8 +13,9 @@ import java.util.concurrent.Callable;
 
 @Command(name = "make-tiny-model", mixinStandardHelpOptions = true,
         description = {"Write a random-weight model folder (config.json, model.safetensors, tokenizer.json) that the engine "
-                + "loads like a Hugging Face checkpoint. The tiny shape (hidden 64, 2 layers) is for tests; the 1b shape has "
-                + "Llama-3.2-1B's dimensions (about 2.5 GB in bf16, written streaming) for benchmarks."})
+                + "loads like a Hugging Face checkpoint. The tiny shape (hidden 64, 2 layers) is for tests; the 1b and 8b shapes "
+                + "have Llama-3.2-1B's and Llama-3.1-8B's dimensions (about 2.5 GB and 16 GB in bf16, written streaming) for "
+                + "benchmarks."})
 public class MakeTinyModelCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -32,13 +33,13 @@ public class MakeTinyModelCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--shape", defaultValue = "tiny", paramLabel = "SHAPE",
-            description = "tiny or 1b (1b is always written as a llama model). Default: ${DEFAULT-VALUE}.")
+            description = "tiny, 1b or 8b (1b and 8b are always written as llama models). Default: ${DEFAULT-VALUE}.")
     String shape;
 
     @Override
     public Integer call() throws Exception {
         TinyModels.Shape s = TinyModels.Shape.parse(shape);
-        TinyModels.Arch a = s == TinyModels.Shape.ONE_B ? TinyModels.Arch.LLAMA : TinyModels.Arch.parse(arch);
+        TinyModels.Arch a = s == TinyModels.Shape.TINY ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;
         DType d = DType.parse(dtype);
         long t0 = System.nanoTime();
         TinyModels.write(out, a, d, seed, s);

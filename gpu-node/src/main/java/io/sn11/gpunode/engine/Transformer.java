@@ -6,12 +6,14 @@ import io.sn11.gpunode.engine.backend.Backend.KvCache;
 import io.sn11.gpunode.engine.backend.Backend.SeqSlice;
 import io.sn11.gpunode.engine.backend.Backend.TopKStats;
 import io.sn11.gpunode.engine.backend.Backend.WeightHandle;
+import io.sn11.gpunode.engine.backend.MemoryEstimate;
 import io.sn11.gpunode.engine.backend.RopeTable;
 import io.sn11.gpunode.engine.model.LayerWeights;
 import io.sn11.gpunode.engine.model.ModelConfig;
 import io.sn11.gpunode.engine.model.ModelWeights;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,6 +69,13 @@ public final class Transformer implements AutoCloseable {
         this.config = weights.config();
         this.weights = weights;
         this.backend = backend;
+        try {
+            backend.requireMemory(MemoryEstimate.forModel(config, weights.fileBytes(), MemoryEstimate.DEFAULT_WORKING_TOKENS),
+                    "model " + config.architecture() + " (" + config.parameterCount() + " parameters) with "
+                            + MemoryEstimate.DEFAULT_WORKING_TOKENS + " tokens in flight");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         this.embedding = up(weights.embedding());
         this.finalNorm = up(weights.finalNorm());
         this.lmHead = weights.lmHead() == weights.embedding() ? embedding : up(weights.lmHead());

@@ -76,7 +76,19 @@ class CommandsTest {
         Run bench = run(new BenchCommand(), "engine", "--model", m.toString(), "--prompt-tokens", "16",
                 "--decode-tokens", "4", "--repeats", "1", "--json");
         assertEquals(0, bench.code(), bench.err());
-        assertTrue(new ObjectMapper().readTree(bench.out()).get("decode_tokens_per_second").asDouble() > 0);
+        JsonNode b = new ObjectMapper().readTree(bench.out());
+        assertTrue(b.get("decode_tokens_per_second").asDouble() > 0);
+        assertTrue(b.get("score_tokens_per_second").asDouble() > 0);
+        assertEquals("cpu", b.get("backend").asText(), "auto without a device");
+
+        Run kernels = run(new BenchCommand(), "kernels", "--model", m.toString(), "--rows", "8", "--repeats", "2",
+                "--backend", "cpu", "--threads", "1", "--json");
+        assertEquals(0, kernels.code(), kernels.err());
+        JsonNode k = new ObjectMapper().readTree(kernels.out());
+        assertEquals(8, k.get("shapes").size(), "seven projections and the lm head");
+        assertEquals("gate_proj", k.get("shapes").get(4).get("name").asText());
+        assertEquals(128, k.get("shapes").get(4).get("out").asInt());
+        assertTrue(k.get("prefill_tflops").asDouble() > 0 && k.get("decode_gb_per_second").asDouble() > 0);
 
         Run unknown = run(new EvalCommand(), "--model", m.toString(), "--dataset", data.toString(), "--backend", "tpu");
         assertNotEquals(0, unknown.code());

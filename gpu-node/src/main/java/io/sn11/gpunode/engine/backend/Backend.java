@@ -60,6 +60,15 @@ public interface Backend extends AutoCloseable {
     WeightHandle upload(Tensor tensor);
     KvCache allocateKvCache(int layers, int kvHeads, int headDim, int capacity);
 
+    /**
+     * Fails with {@link DeviceMemoryException} when {@code bytes} more would not fit in the backend's memory (see
+     * {@link MemoryEstimate}). The CPU backend works in host memory with weights memory-mapped: nothing to check.
+     */
+    default void requireMemory(long bytes, String purpose) {}
+
+    /** Waits until every kernel issued so far has finished (a device backend runs asynchronously); for timing. */
+    default void synchronize() {}
+
     // ---- kernels ----
 
     /** {@code out[r] = table[tokens[r]]}, rows of {@code table.cols()} floats. */

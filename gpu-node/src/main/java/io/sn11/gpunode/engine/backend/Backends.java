@@ -1,19 +1,42 @@
 package io.sn11.gpunode.engine.backend;
 
-import java.util.List;
+import io.sn11.gpunode.engine.backend.cuda.CudaBackend;
+import io.sn11.gpunode.engine.backend.cuda.CudaProbe;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Creates a backend by name. */
+import java.util.List;
+import java.util.function.Supplier;
+
+/** Creates a backend by name: {@code auto} (cuda when this JVM can run it, else cpu), {@code cpu} or {@code cuda}. */
 public final class Backends {
+    private static final Logger log = LoggerFactory.getLogger(Backends.class);
+
     private Backends() {}
 
-    public static final List<String> NAMES = List.of("cpu");
+    public static final List<String> NAMES = List.of("auto", "cpu", "cuda");
 
     /** @param threads worker threads for the CPU backend; 0 means one per available core */
     public static Backend create(String name, int threads) {
+        return create(name, threads, CudaProbe::system);
+    }
+
+    /** As {@link #create(String, int)} with the CUDA probe given (tests pass one that says no). */
+    static Backend create(String name, int threads, Supplier<CudaProbe> cuda) {
         return switch (name) {
-            case "cpu" -> new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-            case "cuda" -> throw new IllegalArgumentException("backend 'cuda' is not available in this build; available: " + NAMES);
+            case "cpu" -> cpu(threads);
+            case "cuda" -> CudaBackend.open(cuda.get());
+            case "auto" -> {
+                CudaProbe probe = cuda.get();
+                if (probe.available()) yield CudaBackend.open(probe);
+                log.info("backend auto: using cpu, cuda is not available: {}", probe.reason());
+                yield cpu(threads);
+            }
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; available: " + NAMES);
         };
+    }
+
+    private static Backend cpu(int threads) {
+        return new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     }
 }

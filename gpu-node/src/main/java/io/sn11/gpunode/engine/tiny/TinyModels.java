@@ -14,8 +14,8 @@ import java.util.SplittableRandom;
 
 /**
  * Random-weight model folders (config.json, model.safetensors, tokenizer.json) for tests and benches. The tiny
- * shape runs in milliseconds; the 1B shape has Llama-3.2-1B's dimensions (about 2.5 GB in BF16) and is written
- * streaming.
+ * shape runs in milliseconds; the 1B and 8B shapes have Llama-3.2-1B's and Llama-3.1-8B's dimensions (about 2.5 GB
+ * and 16 GB in BF16) and are written streaming.
  */
 public final class TinyModels {
     private TinyModels() {}
@@ -33,16 +33,41 @@ public final class TinyModels {
         }
     }
 
+    /** Model dimensions (make-tiny-model writes the 1b and 8b shapes as Llama models). */
     public enum Shape {
-        /** hidden 64, 2 layers, 4 heads, 2 kv heads. */
-        TINY,
-        /** Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 kv heads, vocab 128256. */
-        ONE_B;
+        /** hidden 64, 2 layers, 4 heads, 2 kv heads, the tiny tokenizer's vocabulary. */
+        TINY(64, 128, 2, 4, 2, 0, true, 8.0, 64, 512, 0.3),
+        /** Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 kv heads, vocab 128256, tied. */
+        ONE_B(2048, 8192, 16, 32, 8, 128256, true, 32.0, 8192, 131072, 0.02),
+        /** Llama-3.1-8B: hidden 4096, intermediate 14336, 32 layers, 32 heads, 8 kv heads, vocab 128256, untied. */
+        EIGHT_B(4096, 14336, 32, 32, 8, 128256, false, 8.0, 8192, 131072, 0.02);
+
+        final int hidden, intermediate, layers, heads, kvHeads, vocab;
+        final boolean llamaTied;
+        final double ropeFactor, embeddingStd;
+        final int ropeOriginalMaxPositions, maxPositions;
+
+        Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int vocab, boolean llamaTied,
+              double ropeFactor, int ropeOriginalMaxPositions, int maxPositions, double embeddingStd) {
+            this.hidden = hidden;
+            this.intermediate = intermediate;
+            this.layers = layers;
+            this.heads = heads;
+            this.kvHeads = kvHeads;
+            this.vocab = vocab;
+            this.llamaTied = llamaTied;
+            this.ropeFactor = ropeFactor;
+            this.ropeOriginalMaxPositions = ropeOriginalMaxPositions;
+            this.maxPositions = maxPositions;
+            this.embeddingStd = embeddingStd;
+        }
+
         public static Shape parse(String s) {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "tiny" -> TINY;
                 case "1b" -> ONE_B;
-                default -> throw new IllegalArgumentException("unknown shape '" + s + "'; known: tiny, 1b");
+                case "8b" -> EIGHT_B;
+                default -> throw new IllegalArgumentException("unknown shape '" + s + "'; known: tiny, 1b, 8b");
             };
         }
     }
@@ -56,10 +81,10 @@ public final class TinyModels {
         ObjectMapper json = new ObjectMapper();
         Map<String, Integer> vocab = TinyTokenizer.vocabulary();
         int tokVocab = vocab.size();
-        boolean big = shape == Shape.ONE_B;
-        int hidden = big ? 2048 : 64, inter = big ? 8192 : 128, layers = big ? 16 : 2, heads = big ? 32 : 4;
-        int kvHeads = big ? 8 : 2, vocabSize = big ? 128256 : (tokVocab + 7) / 8 * 8, headDim = hidden / heads;
-        boolean tied = arch == Arch.LLAMA;
+        int hidden = shape.hidden, inter = shape.intermediate, layers = shape.layers, heads = shape.heads;
+        int kvHeads = shape.kvHeads, vocabSize = shape.vocab > 0 ? shape.vocab : (tokVocab + 7) / 8 * 8;
+        int headDim = hidden / heads;
+        boolean tied = arch == Arch.LLAMA && shape.llamaTied;
         boolean bias = arch == Arch.QWEN2;
 
         ObjectNode c = json.createObjectNode();
@@ -73,7 +98,7 @@ public final class TinyModels {
         c.put("head_dim", headDim);
         c.put("vocab_size", vocabSize);
         c.put("rms_norm_eps", 1e-5);
-        c.put("max_position_embeddings", big ? 131072 : 512);
+        c.put("max_position_embeddings", shape.maxPositions);
         c.put("tie_word_embeddings", tied);
         c.put("torch_dtype", dtype == DType.F32 ? "float32" : dtype == DType.F16 ? "float16" : "bfloat16");
         c.put("hidden_act", "silu");
@@ -81,10 +106,10 @@ public final class TinyModels {
             c.put("rope_theta", 500000.0);
             ObjectNode rs = c.putObject("rope_scaling");
             rs.put("rope_type", "llama3");
-            rs.put("factor", big ? 32.0 : 8.0);
+            rs.put("factor", shape.ropeFactor);
             rs.put("low_freq_factor", 1.0);
             rs.put("high_freq_factor", 4.0);
-            rs.put("original_max_position_embeddings", big ? 8192 : 64);
+            rs.put("original_max_position_embeddings", shape.ropeOriginalMaxPositions);
             c.put("attention_bias", false);
             c.put("bos_token_id", vocab.get("<|begin_of_text|>"));
             c.putArray("eos_token_id").add(vocab.get("<|eot_id|>")).add(vocab.get("<|end_of_text|>"));
@@ -104,7 +129,7 @@ public final class TinyModels {
 
         SafetensorsWriter w = new SafetensorsWriter(Map.of("format", "pt"));
         int q = heads * headDim, kv = kvHeads * headDim;
-        add(w, "model.embed_tokens.weight", dtype, seed, 0.0, big ? 0.02 : 0.3, vocabSize, hidden);
+        add(w, "model.embed_tokens.weight", dtype, seed, 0.0, shape.embeddingStd, vocabSize, hidden);
         for (int i = 0; i < layers; i++) {
             String p = "model.layers." + i + ".";
             add(w, p + "input_layernorm.weight", dtype, seed, 1.0, 0.1, hidden);
