@@ -4,13 +4,19 @@ import com.typesafe.config.Config;
 import io.sn11.cluster.node.NodeConfig;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.coordinator.CoordinatorRole;
+import io.sn11.gpunode.store.DemoModels;
+import io.sn11.gpunode.store.ModelStore;
+import io.sn11.gpunode.worker.GpuNodeRole;
+import io.sn11.gpunode.worker.GpuNodeSettings;
 import java.net.InetSocketAddress;
+import org.apache.pekko.cluster.typed.Cluster;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code sn11 serve}: every role in one JVM on an embedded H2 database. */
@@ -18,12 +24,12 @@ import picocli.CommandLine.Option;
     name = "serve",
     mixinStandardHelpOptions = true,
     description = {
-      "Run a single node with every role: the HTTP API, the evaluations and the read side, on an embedded H2 database under the data folder.",
+      "Run a single node with every role: the HTTP API, the read side and an evaluation worker (gpu-node role), on an embedded H2 database under the data folder.",
+      "The model store gets tiny demo models (sn11-demo/tiny-llama, tiny-mistral, tiny-qwen2) that any submission can name.",
       "Ctrl-C stops it cleanly; everything is kept and comes back at the next start."
     })
 final class ServeCommand implements Callable<Integer> {
-  @Option(names = "--data-dir", defaultValue = "./data", description = "Folder for the database and the admin token (default: ${DEFAULT-VALUE}).")
-  Path dataDir;
+  @Mixin NodeOptions node;
 
   @Option(names = "--http-host", defaultValue = "127.0.0.1", description = "Address the HTTP API listens on (default: ${DEFAULT-VALUE}).")
   String httpHost;
@@ -31,27 +37,30 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--http-port", defaultValue = "8080", description = "Port of the HTTP API; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int httpPort;
 
-  @Option(names = "--config", description = "A HOCON file whose settings override the defaults (see config/).")
-  Path configFile;
-
   @Override
   public Integer call() throws Exception {
-    Path data = dataDir.toAbsolutePath().normalize();
+    Path data = node.data();
     Map<String, Object> options = new HashMap<>();
-    options.put("sn11.data-dir", data.toString());
+    node.putInto(options);
     options.put("sn11.coordinator.http.host", httpHost);
     options.put("sn11.coordinator.http.port", httpPort);
     options.put("sn11.coordinator.admin-tokens", List.of(AdminToken.forServer(data)));
-    Config config = NodeConfig.load(options, configFile, "single-node.conf");
+    Config config = NodeConfig.load(options, node.configFile, "single-node.conf");
+    Path modelStore = GpuNodeSettings.fromConfig(config).modelStore();
+    List<String> demoModels = DemoModels.ensure(new ModelStore(modelStore));
 
     CoordinatorRole coordinator = new CoordinatorRole();
-    Sn11Node node = Sn11Node.start(config, List.of(coordinator));
+    Sn11Node running = Sn11Node.start(config, List.of(coordinator, new GpuNodeRole()));
     InetSocketAddress address = coordinator.httpAddress();
     System.out.printf(
         "SN11 is serving on http://%s:%d (data in %s; admin token in %s). Ctrl-C stops it.%n",
         address.getHostString(), address.getPort(), data, System.getenv(AdminToken.ENV) != null ? "$" + AdminToken.ENV : AdminToken.file(data));
+    System.out.printf(
+        "Evaluating on this node from the model store %s; demo models ready to submit: %s.%n"
+            + "Cluster address %s: more gpu-nodes join with ./sn11 gpu-node --seed-node %s%n",
+        modelStore, String.join(", ", demoModels), Cluster.get(running.system()).selfMember().address(), Cluster.get(running.system()).selfMember().address());
     System.out.flush();
-    node.system().getWhenTerminated().toCompletableFuture().join();
+    running.system().getWhenTerminated().toCompletableFuture().join();
     return 0;
   }
 }

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A coordinator node and gpu-nodes, each its own actor system joined over loopback, talking through
  * the real protocol: the dispatcher's work pulling, claims, leases, progress and results. Models are
- * real random-weight folders in a model store, evaluated by the real engine on the cpu backend.
+ * real random-weight folders in a model store, evaluated by the real engine on the cpu backend and
+ * judged by the offline judge.
  */
 class EvaluationClusterTest {
   private static final Duration EVALUATION_DEADLINE = Duration.ofMinutes(3);
@@ -68,6 +69,8 @@ class EvaluationClusterTest {
     options.put("sn11.gpu-node.hub.fetch", false);
     options.put("sn11.gpu-node.evaluation.samples", 4);
     options.put("sn11.gpu-node.threads", 1);
+    options.put("sn11.gpu-node.backend", "cpu");
+    options.put("sn11.judge.generation.max-new-tokens", 24);
     options.put("sn11.gpu-node.progress-interval", "200ms");
     return Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), List.of(role));
   }
@@ -105,12 +108,30 @@ class EvaluationClusterTest {
 
       JsonNode completed = awaitStatus(tiny, "COMPLETED");
       JsonNode score = completed.path("score");
-      for (String measured : List.of("model_size_score", "qualitative_score", "latency_score", "creativity_score")) {
+      for (String measured : List.of("model_size_score", "qualitative_score", "latency_score", "creativity_score", "judge_score")) {
         double value = score.path(measured).asDouble(-1);
         assertTrue(value >= 0 && value <= 1, () -> measured + " in [0, 1]: " + score);
       }
-      assertTrue(score.path("judge_score").isNull(), "no judge ran, so no judge score: " + score);
+      assertEquals(score.path("judge_score").asDouble(), score.path("total_score").asDouble(), "the total is the judge score: " + score);
       JsonNode evaluation = completed.path("details").path("evaluation");
+      assertEquals("offline-heuristic-v1", evaluation.path("judge").asText());
+      assertEquals("4", evaluation.path("judge_valid_verdicts").asText());
+
+      // The verdicts are read from the read side, which follows the journal a moment later.
+      JsonNode page =
+          ApiNode.await(
+              "the verdicts on the read side",
+              () -> coordinator.get("/models/" + tiny.hash() + "/verdicts?page=2&page_size=3").expect(200).body(),
+              answer -> answer.path("total").asInt() > 0);
+      assertEquals(4, page.path("total").asInt(), "one verdict per sample: " + page);
+      assertEquals(1, page.path("attempt").asInt());
+      assertEquals(1, page.path("verdicts").size(), "the second page of three holds the fourth verdict: " + page);
+      JsonNode verdict = page.path("verdicts").get(0);
+      assertFalse(verdict.path("original_reply").asText().isEmpty(), verdict::toString);
+      assertTrue(List.of("original", "generated", "tie").contains(verdict.path("realism").asText()), verdict::toString);
+      assertEquals("offline-heuristic-v1", verdict.path("judge").asText());
+      coordinator.get("/models/" + tiny.hash() + "/verdicts?page_size=101").expectError(400, "page_size");
+      coordinator.get("/models/" + tiny.hash() + "/verdicts?page=0").expectError(400, "page");
       assertEquals(64, evaluation.path("content_hash").asText().length(), "content hash recorded: " + evaluation);
       assertEquals("cpu", evaluation.path("backend").asText());
       assertEquals("4", evaluation.path("samples").asText());

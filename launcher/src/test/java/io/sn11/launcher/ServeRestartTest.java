@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sn11.coordinator.http.ApiNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.scoring.ModelHash;
@@ -24,7 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -67,9 +67,9 @@ class ServeRestartTest {
     Served first = serve(data, "first");
     String token = Files.readString(data.resolve("admin-token"), StandardCharsets.UTF_8).trim();
 
-    // A submission (QUEUED), two imported results, two miners in the registry.
-    ObjectNode queued = model("alice-org", "queued-model", ALICE, 150);
-    assertEquals(200, post(first, "/check_model", queued, token).statusCode());
+    // A submission of a demo model that the node's own worker evaluates, two imported results, two miners in the registry.
+    ObjectNode evaluated = model("sn11-demo", "tiny-llama", ALICE, 150);
+    assertEquals(200, post(first, "/check_model", evaluated, token).statusCode());
     ObjectNode scoredA = model("bob-org", "scored-a", BOB, 100);
     scoredA.set("score", JSON.createObjectNode().put("judge_score", 0.6));
     ObjectNode scoredB = model("charlie-org", "scored-b", CHARLIE, 50);
@@ -78,12 +78,18 @@ class ServeRestartTest {
     assertEquals(200, post(first, "/admin/results", scoredB, token).statusCode());
     assertEquals(200, post(first, "/minerboard_update", registration(0, scoredA), token).statusCode());
     assertEquals(200, post(first, "/minerboard_update", registration(1, scoredB), token).statusCode());
-    await(
+    ApiNode.await(
         "both miners COMPLETED on the minerboard",
         () -> getJson(first, "/minerboard"),
         board -> board.size() == 2 && board.get(0).path("status").asText().equals("COMPLETED") && board.get(1).path("status").asText().equals("COMPLETED"));
 
-    JsonNode queuedRecord = getJson(first, "/model_submission_details?" + query(queued));
+    JsonNode evaluatedRecord =
+        ApiNode.await(
+            "the demo model COMPLETED by the node's worker",
+            Duration.ofMinutes(3),
+            () -> getJson(first, "/model_submission_details?" + query(evaluated)),
+            record -> record.path("status").asText().equals("COMPLETED"));
+    assertTrue(evaluatedRecord.at("/score/judge_score").isNumber(), evaluatedRecord::toString);
     JsonNode scoredRecord = getJson(first, "/model_submission_details?" + query(scoredA));
     JsonNode minerboard = getJson(first, "/minerboard");
     JsonNode weights = getJson(first, "/weights?current_block=1000");
@@ -96,7 +102,7 @@ class ServeRestartTest {
     Served second = serve(data, "second");
 
     // The same answers: records, registry, and the moving average (asking again at block 1000 folds nothing).
-    assertEquals(queuedRecord, getJson(second, "/model_submission_details?" + query(queued)));
+    assertEquals(evaluatedRecord, getJson(second, "/model_submission_details?" + query(evaluated)));
     assertEquals(scoredRecord, getJson(second, "/model_submission_details?" + query(scoredA)));
     assertEquals(minerboard, getJson(second, "/minerboard"));
     JsonNode weightsAgain = getJson(second, "/weights?current_block=1000");
@@ -241,20 +247,5 @@ class ServeRestartTest {
         client.send(HttpRequest.newBuilder(served.base().resolve(pathAndQuery)).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), () -> pathAndQuery + " answered " + response.body());
     return JSON.readTree(response.body());
-  }
-
-  private interface Probe<T> {
-    T get() throws Exception;
-  }
-
-  private static <T> T await(String what, Probe<T> probe, Predicate<T> condition) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    T last = null;
-    while (System.nanoTime() < deadline) {
-      last = probe.get();
-      if (condition.test(last)) return last;
-      Thread.sleep(50);
-    }
-    throw new AssertionError("timed out waiting for " + what + "; last: " + last);
   }
 }

@@ -6,7 +6,9 @@ import io.sn11.cluster.CborSerializable;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.domain.VerdictRecord;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -75,8 +77,11 @@ public final class EvaluationWork {
   /** The phase of the evaluation and how much of it is done, in [0, 1]. */
   public record Progress(String phase, double fraction) implements Update {}
 
-  /** The scores, with what produced them (content hash, dataset and engine versions, backend, settings). */
-  public record Completed(Scores scores, Map<String, String> evaluationInfo) implements Update {
+  /**
+   * The scores, with what produced them (content hash, dataset and engine versions, backend, settings),
+   * and the judge's verdict on each sample (empty when no judge ran).
+   */
+  public record Completed(Scores scores, Map<String, String> evaluationInfo, List<VerdictRecord> verdicts) implements Update {
     @Override
     public boolean isFinal() {
       return true;

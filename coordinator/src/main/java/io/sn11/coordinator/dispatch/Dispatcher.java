@@ -320,7 +320,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     if (update instanceof Progress progress) {
       return replyTo -> new ModelEvaluation.ReportProgress(attempt, progress.phase(), progress.fraction(), replyTo);
     } else if (update instanceof Completed completed) {
-      return replyTo -> new ModelEvaluation.Complete(attempt, completed.scores(), completed.evaluationInfo(), replyTo);
+      return replyTo -> new ModelEvaluation.Complete(attempt, completed.scores(), completed.evaluationInfo(), completed.verdicts(), replyTo);
     } else if (update instanceof Failed failed) {
       return replyTo -> new ModelEvaluation.Fail(attempt, failed.failure(), replyTo);
     } else if (update instanceof Running) {

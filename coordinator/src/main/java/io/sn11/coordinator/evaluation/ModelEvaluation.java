@@ -6,6 +6,7 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.domain.VerdictRecord;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.readside.ReadSideTags;
@@ -65,7 +66,9 @@ public final class ModelEvaluation
   public record ReportProgress(int attempt, String phase, double fraction, ActorRef<StatusReply<State>> replyTo)
       implements Command {}
 
-  public record Complete(int attempt, Scores scores, Map<String, String> evaluationInfo, ActorRef<StatusReply<State>> replyTo)
+  /** The attempt's scores, what produced them, and the judge's verdicts (stored, not kept in the state). */
+  public record Complete(
+      int attempt, Scores scores, Map<String, String> evaluationInfo, List<VerdictRecord> verdicts, ActorRef<StatusReply<State>> replyTo)
       implements Command {}
 
   public record Fail(int attempt, Failure failure, ActorRef<StatusReply<State>> replyTo) implements Command {}
@@ -99,6 +102,9 @@ public final class ModelEvaluation
       implements Event {}
 
   public record EvaluationFailed(int attempt, Failure failure, Instant at) implements Event {}
+
+  /** Every judged sample of an attempt; read over HTTP from the read side, never needed by the entity itself. */
+  public record VerdictsRecorded(int attempt, List<VerdictRecord> verdicts, Instant at) implements Event {}
 
   public record Progress(String phase, double fraction) implements CborSerializable {}
 
@@ -325,9 +331,11 @@ public final class ModelEvaluation
 
   private ReplyEffect<Event, State> complete(State state, Complete cmd) {
     if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
-    return Effect()
-        .persist(new EvaluationCompleted(cmd.attempt(), cmd.scores(), EVALUATION_SOURCE, Map.copyOf(cmd.evaluationInfo()), Instant.now()))
-        .thenReply(cmd.replyTo(), StatusReply::success);
+    Instant now = Instant.now();
+    Event completed = new EvaluationCompleted(cmd.attempt(), cmd.scores(), EVALUATION_SOURCE, Map.copyOf(cmd.evaluationInfo()), now);
+    List<Event> events =
+        cmd.verdicts().isEmpty() ? List.of(completed) : List.of(new VerdictsRecorded(cmd.attempt(), List.copyOf(cmd.verdicts()), now), completed);
+    return Effect().persist(events).thenReply(cmd.replyTo(), StatusReply::success);
   }
 
   /**
@@ -385,6 +393,7 @@ public final class ModelEvaluation
         .onEvent(ProgressReported.class, State::progressed)
         .onEvent(EvaluationCompleted.class, State::completed)
         .onEvent(EvaluationFailed.class, State::failed)
+        .onEvent(VerdictsRecorded.class, (state, e) -> state)
         .build();
   }
 }

@@ -112,7 +112,10 @@ public final class HttpApi extends AllDirectives {
                 path(PathMatchers.segment("admin").slash("results"), () -> post(() -> admin(() -> withBody(this::recordResult)))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
-                    hash -> get(() -> respond(() -> events(hash))))));
+                    hash -> get(() -> respond(() -> events(hash)))),
+                path(
+                    PathMatchers.segment("models").slash(PathMatchers.segment()).slash("verdicts"),
+                    hash -> get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))));
   }
 
   // ---- routes -----------------------------------------------------------------------------------
@@ -248,6 +251,37 @@ public final class HttpApi extends AllDirectives {
     }
     return submissions.recordResult(details, scores, source).thenApply(state -> json(StatusCodes.OK, views.record(state)));
   }
+
+  /** The judge's verdicts of the model's latest judged attempt, a page at a time (page from 1). */
+  private CompletionStage<HttpResponse> verdicts(String hash, Map<String, String> query) {
+    String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");
+    RequestFields fields = RequestFields.ofQuery(query);
+    Long page = fields.optionalLongInRange("page", 1, Integer.MAX_VALUE);
+    Long pageSize = fields.optionalLongInRange("page_size", 1, MAX_VERDICT_PAGE_SIZE);
+    int size = pageSize == null ? DEFAULT_VERDICT_PAGE_SIZE : pageSize.intValue();
+    int number = page == null ? 1 : page.intValue();
+    long offset = (long) (number - 1) * size;
+    if (offset > Integer.MAX_VALUE) throw ApiException.badField("page", "page is beyond the last verdict");
+    return blocking(() -> readSide.verdicts(canonical, (int) offset, size))
+        .thenApply(
+            found -> {
+              ArrayNode list = mapper.createArrayNode();
+              for (String body : found.bodies()) {
+                try {
+                  list.add(mapper.readTree(body));
+                } catch (java.io.IOException e) {
+                  throw new CompletionException(e);
+                }
+              }
+              ObjectNode answer = mapper.createObjectNode().put("hash", canonical).put("attempt", found.attempt());
+              answer.put("page", number).put("page_size", size).put("total", found.total());
+              answer.set("verdicts", list);
+              return json(StatusCodes.OK, answer);
+            });
+  }
+
+  private static final int DEFAULT_VERDICT_PAGE_SIZE = 20;
+  private static final int MAX_VERDICT_PAGE_SIZE = 100;
 
   private CompletionStage<HttpResponse> events(String hash) {
     String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");

@@ -131,6 +131,37 @@ public final class ReadSide implements AutoCloseable {
     }
   }
 
+  /** A page of a model's stored verdicts: the attempt they belong to, how many there are, and the page's JSON bodies. */
+  public record VerdictPage(int attempt, int total, List<String> bodies) {}
+
+  /** Verdicts {@code offset .. offset + limit - 1} (in sample order) of the model's latest judged attempt. */
+  public VerdictPage verdicts(String hash, int offset, int limit) throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      int attempt = 0;
+      int total = 0;
+      try (PreparedStatement count = connection.prepareStatement("SELECT COUNT(*), MAX(attempt) FROM judge_verdict WHERE hash = ?")) {
+        count.setString(1, hash);
+        try (ResultSet rows = count.executeQuery()) {
+          if (rows.next()) {
+            total = rows.getInt(1);
+            attempt = rows.getInt(2);
+          }
+        }
+      }
+      List<String> bodies = new ArrayList<>();
+      try (PreparedStatement page =
+          connection.prepareStatement("SELECT body FROM judge_verdict WHERE hash = ? ORDER BY position LIMIT ? OFFSET ?")) {
+        page.setString(1, hash);
+        page.setInt(2, limit);
+        page.setInt(3, offset);
+        try (ResultSet rows = page.executeQuery()) {
+          while (rows.next()) bodies.add(rows.getString(1));
+        }
+      }
+      return new VerdictPage(attempt, total, bodies);
+    }
+  }
+
   public Optional<ModelRow> model(String hash) throws SQLException {
     return queryOne(ModelRow.SELECT + " WHERE hash = ?", hash);
   }

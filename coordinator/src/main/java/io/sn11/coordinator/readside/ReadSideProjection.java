@@ -5,6 +5,9 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sn11.coordinator.CoordinatorRole;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
@@ -65,6 +68,9 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
         });
   }
 
+  /** Verdicts are stored as the API shows them: snake_case JSON. */
+  private static final ObjectMapper VERDICT_JSON = CoordinatorRole.jsonMapper();
+
   private static void apply(Connection connection, String persistenceId, Object event) throws SQLException {
     String hash = persistenceId.substring(persistenceId.indexOf('|') + 1);
     if (event instanceof ModelEvaluation.Submitted e) {
@@ -82,6 +88,8 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
       update(connection, hash, e.at(), "attempt = ?", e.attempt());
     } else if (event instanceof ModelEvaluation.EvaluationCompleted e) {
       completed(connection, hash, e);
+    } else if (event instanceof ModelEvaluation.VerdictsRecorded e) {
+      replaceVerdicts(connection, hash, e);
     } else if (event instanceof ModelEvaluation.EvaluationFailed e) {
       update(connection, hash, e.at(), "status = ?, attempt = ?", ModelStatus.FAILED.name(), e.attempt());
       setFailure(connection, hash, e.failure());
@@ -121,6 +129,28 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
         ModelStatus.COMPLETED.name(), e.attempt(), e.source(), e.evaluationInfo().get("content_hash"),
         s.modelSizeScore(), s.qualitativeScore(), s.latencyScore(), s.totalScore(), s.coherenceScore(), s.creativityScore(),
         s.postEvalScore(), s.judgeScore());
+  }
+
+  /** The latest judged attempt replaces the verdicts of earlier ones. */
+  private static void replaceVerdicts(Connection connection, String hash, ModelEvaluation.VerdictsRecorded e) throws SQLException {
+    try (PreparedStatement delete = connection.prepareStatement("DELETE FROM judge_verdict WHERE hash = ?")) {
+      delete.setString(1, hash);
+      delete.executeUpdate();
+    }
+    try (PreparedStatement insert = connection.prepareStatement("INSERT INTO judge_verdict (hash, attempt, position, body) VALUES (?, ?, ?, ?)")) {
+      for (int position = 0; position < e.verdicts().size(); position++) {
+        insert.setString(1, hash);
+        insert.setInt(2, e.attempt());
+        insert.setInt(3, position);
+        try {
+          insert.setString(4, VERDICT_JSON.writeValueAsString(e.verdicts().get(position)));
+        } catch (JsonProcessingException notSerializable) {
+          throw new SQLException("verdict " + position + " of model " + hash + " cannot be written as JSON", notSerializable);
+        }
+        insert.addBatch();
+      }
+      insert.executeBatch();
+    }
   }
 
   private static void setFailure(Connection connection, String hash, Failure failure) throws SQLException {

@@ -11,6 +11,7 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.domain.VerdictRecord;
 import io.sn11.coordinator.evaluation.ModelEvaluation.Admission;
 import io.sn11.coordinator.evaluation.ModelEvaluation.Claim;
 import io.sn11.coordinator.evaluation.ModelEvaluation.Command;
@@ -123,7 +124,7 @@ class ModelEvaluationTest {
   private void assertResultsOfAttemptIgnored(int attempt) {
     assertIgnored(r -> new StartRunning(attempt, r));
     assertIgnored(r -> new ReportProgress(attempt, "generation", 0.5, r));
-    assertIgnored(r -> new Complete(attempt, OTHER_SCORES, Map.of(), r));
+    assertIgnored(r -> new Complete(attempt, OTHER_SCORES, Map.of(), List.of(), r));
     assertIgnored(r -> new Fail(attempt, new Failure("late failure", FailureCategory.INFRASTRUCTURE), r));
   }
 
@@ -152,7 +153,7 @@ class ModelEvaluationTest {
 
   private State complete(Scores scores) {
     int attempt = kit.getState().attempt();
-    var result = run(r -> new Complete(attempt, scores, INFO, r));
+    var result = run(r -> new Complete(attempt, scores, INFO, List.of(), r));
     EvaluationCompleted event = assertInstanceOf(EvaluationCompleted.class, result.event());
     assertEquals(new EvaluationCompleted(attempt, scores, ModelEvaluation.EVALUATION_SOURCE, INFO, event.at()), event);
     return ok(result);
@@ -199,7 +200,7 @@ class ModelEvaluationTest {
     assertTrue(error(run(r -> new Claim("w", r))).contains("unknown model " + hash));
     assertTrue(error(run(r -> new StartRunning(1, r))).contains("unknown model"));
     assertTrue(error(run(r -> new ReportProgress(1, "x", 0.5, r))).contains("unknown model"));
-    assertTrue(error(run(r -> new Complete(1, SCORES, Map.of(), r))).contains("unknown model"));
+    assertTrue(error(run(r -> new Complete(1, SCORES, Map.of(), List.of(), r))).contains("unknown model"));
     assertTrue(error(run(r -> new Fail(1, new Failure("x", FailureCategory.MINER), r))).contains("unknown model"));
     assertTrue(error(run(r -> new Requeue("x", r))).contains("unknown model"));
     assertEquals(State.EMPTY, kit.getState());
@@ -375,11 +376,31 @@ class ModelEvaluationTest {
   }
 
   @Test
+  void theJudgesVerdictsAreStoredBeforeTheCompletionAndLeaveTheStateAlone() {
+    submit();
+    claim("gpu-1");
+    startRunning();
+    VerdictRecord verdict =
+        new VerdictRecord(
+            "sample-1", "You are Mira.", List.of(new VerdictRecord.Turn("user", "Hello?")), "Ah, hello.", "Hi!", "original",
+            "generated", "tie", "r", "e", "c", "offline-heuristic-v1", null);
+    var result = run(r -> new Complete(1, SCORES, INFO, List.of(verdict), r));
+    assertEquals(2, result.events().size(), () -> "events: " + result.events());
+    ModelEvaluation.VerdictsRecorded recorded = assertInstanceOf(ModelEvaluation.VerdictsRecorded.class, result.events().get(0));
+    assertEquals(List.of(verdict), recorded.verdicts());
+    assertEquals(1, recorded.attempt());
+    assertInstanceOf(EvaluationCompleted.class, result.events().get(1));
+    State state = ok(result);
+    assertEquals(ModelStatus.COMPLETED, state.status());
+    assertEquals(SCORES, state.scores());
+  }
+
+  @Test
   void completeFromPrecheckIsAnError() {
     submit();
     claim("gpu-1");
     State before = kit.getState();
-    assertTrue(error(run(r -> new Complete(1, SCORES, INFO, r))).contains("cannot complete before precheck has passed"));
+    assertTrue(error(run(r -> new Complete(1, SCORES, INFO, List.of(), r))).contains("cannot complete before precheck has passed"));
     assertEquals(before, kit.getState());
   }
 
@@ -439,9 +460,9 @@ class ModelEvaluationTest {
     claim("gpu-1");
     startRunning();
     complete(SCORES);
-    assertIgnored(r -> new Complete(1, SCORES, INFO, r));
+    assertIgnored(r -> new Complete(1, SCORES, INFO, List.of(), r));
     // A different result for the same finished attempt cannot overwrite it either.
-    assertIgnored(r -> new Complete(1, OTHER_SCORES, Map.of(), r));
+    assertIgnored(r -> new Complete(1, OTHER_SCORES, Map.of(), List.of(), r));
     assertEquals(SCORES, kit.getState().scores());
   }
 
@@ -451,7 +472,7 @@ class ModelEvaluationTest {
     claim("gpu-1");
     fail(new Failure("no safetensors", FailureCategory.MINER));
     assertIgnored(r -> new Fail(1, new Failure("no safetensors", FailureCategory.MINER), r));
-    assertIgnored(r -> new Complete(1, SCORES, INFO, r));
+    assertIgnored(r -> new Complete(1, SCORES, INFO, List.of(), r));
     assertEquals(ModelStatus.FAILED, kit.getState().status());
   }
 
@@ -671,7 +692,7 @@ class ModelEvaluationTest {
     assertEquals("gpu-2", replayed.worker());
     assertFalse(replayed.isEmpty());
     // The replayed entity goes on from where it was.
-    assertIgnored(r -> new Complete(2, SCORES, INFO, r));
+    assertIgnored(r -> new Complete(2, SCORES, INFO, List.of(), r));
     requeue("re-evaluation");
     assertEquals(3, claim("gpu-3").attempt());
   }

@@ -191,7 +191,12 @@ public final class ApiNode implements AutoCloseable {
 
   /** Polls {@code probe} until {@code condition} holds (at most 30 s); never a fixed sleep. */
   public static <T> T await(String what, ThrowingSupplier<T> probe, Predicate<T> condition) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    return await(what, Duration.ofSeconds(30), probe, condition);
+  }
+
+  /** Polls {@code probe} until {@code condition} holds, at most {@code limit}; never a fixed sleep. */
+  public static <T> T await(String what, Duration limit, ThrowingSupplier<T> probe, Predicate<T> condition) throws Exception {
+    long deadline = System.nanoTime() + limit.toNanos();
     T last = null;
     while (System.nanoTime() < deadline) {
       last = probe.get();

@@ -224,10 +224,10 @@ class JournalPersistenceTest {
       modelCommand(node, scored, r -> new ModelEvaluation.StartRunning(1, r));
       modelCommand(node, scored, r -> new ModelEvaluation.ReportProgress(1, "generation", 0.5, r));
       scoredState =
-          modelCommand(node, scored, r -> new ModelEvaluation.Complete(1, SCORES, Map.of("content_hash", "c0ffee"), r));
+          modelCommand(node, scored, r -> new ModelEvaluation.Complete(1, SCORES, Map.of("content_hash", "c0ffee"), List.of(), r));
       assertEquals(ModelStatus.COMPLETED, scoredState.status());
       // A duplicate delivery of the result: no event.
-      modelCommand(node, scored, r -> new ModelEvaluation.Complete(1, SCORES, Map.of("content_hash", "c0ffee"), r));
+      modelCommand(node, scored, r -> new ModelEvaluation.Complete(1, SCORES, Map.of("content_hash", "c0ffee"), List.of(), r));
 
       // A model refused by the submission rules.
       refusedState =
@@ -278,7 +278,7 @@ class JournalPersistenceTest {
 
     // A new node on the same database: the migrations are not run again, and every state is back.
     try (Sn11Node node = startNode(db, 100)) {
-      assertEquals(List.of("1", "2"), flywayVersions(db));
+      assertEquals(List.of("1", "2", "3"), flywayVersions(db));
       assertEquals(scoredState, getModel(node, scored));
       assertEquals(refusedState, getModel(node, refused));
       assertEquals(minerState, await(miner(node, 7).ask(MinerRegistration.Get::new, ASK)));
@@ -303,7 +303,7 @@ class JournalPersistenceTest {
     }
     assertEquals(7L, journal(db).get("ModelEvaluation|" + scored));
     assertEquals(2L, journal(db).get("WeightsLedger|ema"));
-    assertEquals(List.of("1", "2"), flywayVersions(db));
+    assertEquals(List.of("1", "2", "3"), flywayVersions(db));
   }
 
   @ParameterizedTest
@@ -322,7 +322,7 @@ class JournalPersistenceTest {
         double fraction = i / 10.0;
         modelCommand(node, hash, r -> new ModelEvaluation.ReportProgress(1, "generation", fraction, r));
       }
-      before = modelCommand(node, hash, r -> new ModelEvaluation.Complete(1, SCORES, Map.of(), r));
+      before = modelCommand(node, hash, r -> new ModelEvaluation.Complete(1, SCORES, Map.of(), List.of(), r));
       // Snapshots at 3, 6 and 9; the two newest are kept.
       Eventually.await(Duration.ofSeconds(10), () -> snapshotSequenceNumbers(db, persistenceId).equals(List.of(6L, 9L)));
     }

@@ -1,5 +1,7 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.VerdictRecord;
+
 import io.sn11.cluster.domain.FailureCategory;
 
 import java.util.List;

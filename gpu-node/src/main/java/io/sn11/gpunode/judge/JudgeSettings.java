@@ -9,8 +9,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 
-/** The {@code sn11.judge} block of the configuration (defaults in the module's {@code reference.conf}). */
-public record JudgeSettings(Kind kind, double maxFailedFraction, int concurrency, Duration timeout, int retries,
+/**
+ * The {@code sn11.judge} block of the configuration (defaults in the module's {@code reference.conf}). How
+ * many failed judgements fail an evaluation is a scoring rule: {@code sn11.scoring.max-failed-judgement-fraction}.
+ */
+public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int retries,
                             Duration initialBackoff, Duration maxBackoff, List<Provider> providers,
                             GenerationOptions generation) {
 
@@ -26,9 +29,6 @@ public record JudgeSettings(Kind kind, double maxFailedFraction, int concurrency
 
     public JudgeSettings {
         providers = List.copyOf(providers);
-        if (!(maxFailedFraction >= 0 && maxFailedFraction < 1)) {
-            throw new IllegalArgumentException("max-failed-fraction must be in [0, 1), got " + maxFailedFraction);
-        }
         if (concurrency < 1) throw new IllegalArgumentException("concurrency must be >= 1, got " + concurrency);
         if (retries < 0) throw new IllegalArgumentException("retries must be >= 0, got " + retries);
         if (kind == Kind.API && providers.isEmpty()) {
@@ -47,7 +47,7 @@ public record JudgeSettings(Kind kind, double maxFailedFraction, int concurrency
                     .map(p -> new Provider(p.getString("name"), URI.create(p.getString("base-url")), p.getString("model"),
                             p.hasPath("api-key-env") ? p.getString("api-key-env") : null))
                     .toList();
-            return new JudgeSettings(kind(c.getString("kind")), c.getDouble("max-failed-fraction"), c.getInt("concurrency"),
+            return new JudgeSettings(kind(c.getString("kind")), c.getInt("concurrency"),
                     c.getDuration("timeout"), c.getInt("retries"), c.getDuration("initial-backoff"),
                     c.getDuration("max-backoff"), providers, generation);
         } catch (IllegalArgumentException e) {

@@ -1,5 +1,8 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.VerdictRecord;
+import io.sn11.cluster.scoring.ScoringSettings;
+
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.scoring.JudgeTally;
 import io.sn11.gpunode.engine.GenerationOptions;
@@ -57,8 +60,8 @@ public final class JudgeStep {
     }
 
     /** The step the settings describe, with the given judge (see {@link Judge#create}). */
-    public static JudgeStep of(JudgeSettings settings, Judge judge) {
-        return new JudgeStep(judge, settings.generation(), settings.maxFailedFraction());
+    public static JudgeStep of(JudgeSettings settings, Judge judge, ScoringSettings scoring) {
+        return new JudgeStep(judge, settings.generation(), scoring.maxFailedJudgementFraction());
     }
 
     public JudgeOutcome run(Transformer model, Tokenizer tok, ChatTemplate template, List<Conversation> conversations,
@@ -77,7 +80,7 @@ public final class JudgeStep {
         List<Optional<JudgeTally.Verdict>> tallied = new ArrayList<>();
         for (int i = 0; i < comparisons.size(); i++) {
             Judgement j = judgements.get(i);
-            records.add(VerdictRecord.of(comparisons.get(i), j));
+            records.add(record(comparisons.get(i), j));
             tallied.add(j instanceof Judgement.Valid v ? Optional.of(v.verdict().toTally()) : Optional.empty());
         }
         JudgeTally.Result t = JudgeTally.tally(tallied, maxFailedFraction);
@@ -154,5 +157,19 @@ public final class JudgeStep {
                 .collect(Collectors.joining(" | "));
         return String.format(Locale.ROOT, "%d of %d judgements failed (more than %.0f%%; %s): %s", failed.size(),
                 judgements.size(), maxFailedFraction * 100, counts, examples);
+    }
+
+    /** The stored form of one judged comparison. */
+    static VerdictRecord record(Comparison c, Judgement j) {
+        List<VerdictRecord.Turn> context = c.context().stream().map(m -> new VerdictRecord.Turn(m.role(), m.content())).toList();
+        if (j instanceof Judgement.Valid v) {
+            JudgeVerdict d = v.verdict();
+            return new VerdictRecord(c.sampleId(), c.systemPrompt(), context, c.original(), c.generated(),
+                    JudgeVerdict.wireName(d.realism()), JudgeVerdict.wireName(d.entertainment()),
+                    JudgeVerdict.wireName(d.coherency()), d.realismReasoning(), d.entertainmentReasoning(),
+                    d.coherencyReasoning(), v.judgedBy(), null);
+        }
+        return new VerdictRecord(c.sampleId(), c.systemPrompt(), context, c.original(), c.generated(),
+                null, null, null, null, null, null, null, ((Judgement.Failed) j).reason());
     }
 }

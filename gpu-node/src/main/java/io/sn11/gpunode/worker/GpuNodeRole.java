@@ -5,6 +5,8 @@ import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.gpunode.engine.data.Dataset;
 import io.sn11.gpunode.engine.data.SyntheticDataset;
+import io.sn11.gpunode.judge.Judge;
+import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
 import java.io.IOException;
@@ -86,7 +88,8 @@ public final class GpuNodeRole implements Sn11Node.Role {
                         .maxTotalBytes(scoring.maxModelBytes())
                         .build()))
             : Optional.empty();
-    return new ModelEvaluator(settings, scoring, new ModelStore(settings.modelStore()), hub, dataset(settings.evaluation()));
+    JudgeStep judge = JudgeStep.of(settings.judge(), Judge.create(settings.judge(), System.getenv()), scoring);
+    return new ModelEvaluator(settings, scoring, new ModelStore(settings.modelStore()), hub, dataset(settings.evaluation()), judge);
   }
 
   private static Dataset dataset(GpuNodeSettings.EvaluationSettings evaluation) {

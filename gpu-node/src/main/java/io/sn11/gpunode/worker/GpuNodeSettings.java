@@ -2,11 +2,12 @@ package io.sn11.gpunode.worker;
 
 import com.typesafe.config.Config;
 import io.sn11.gpunode.engine.backend.Backends;
+import io.sn11.gpunode.judge.JudgeSettings;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** The gpu-node role's settings, read once from {@code sn11.gpu-node}. */
+/** The gpu-node role's settings, read once from {@code sn11.gpu-node} and {@code sn11.judge}. */
 public record GpuNodeSettings(
     int slots,
     Path modelStore,
@@ -17,7 +18,8 @@ public record GpuNodeSettings(
     int reportAttempts,
     Duration reportBackoff,
     Duration reportTimeout,
-    HubSettings hub) {
+    HubSettings hub,
+    JudgeSettings judge) {
 
   /**
    * @param dataset JSONL file, or null for the built-in synthetic dataset
@@ -50,7 +52,8 @@ public record GpuNodeSettings(
             c.getInt("report-attempts"),
             c.getDuration("report-backoff"),
             c.getDuration("report-timeout"),
-            new HubSettings(hub.getBoolean("fetch"), URI.create(hub.getString("endpoint")), hub.getString("token-env")));
+            new HubSettings(hub.getBoolean("fetch"), URI.create(hub.getString("endpoint")), hub.getString("token-env")),
+            JudgeSettings.from(root));
     settings.validate();
     return settings;
   }

@@ -21,6 +21,8 @@ import io.sn11.gpunode.engine.model.ModelException;
 import io.sn11.gpunode.engine.safetensors.SafetensorsException;
 import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
 import io.sn11.gpunode.engine.tokenizer.Tokenizer;
+import io.sn11.gpunode.judge.JudgeOutcome;
+import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
 import io.sn11.gpunode.store.Precheck;
@@ -34,8 +36,8 @@ import java.util.TreeMap;
 
 /**
  * The real evaluation: the model folder from the store (fetched from the Hub when missing), the
- * precheck, then the engine's eval score, creativity and latency on the dataset, and the size score.
- * The judge score is not measured here yet, so it stays absent rather than invented.
+ * precheck, then the engine's eval score, creativity and latency on the dataset, the size score, and
+ * the judge step: the model writes the last turn of the same samples and the judge compares.
  */
 public final class ModelEvaluator implements Evaluator {
   private final GpuNodeSettings settings;
@@ -43,14 +45,17 @@ public final class ModelEvaluator implements Evaluator {
   private final ModelStore store;
   private final Optional<HubClient> hub;
   private final Dataset dataset;
+  private final JudgeStep judge;
 
   /** @param hub empty when models must already be in the store */
-  public ModelEvaluator(GpuNodeSettings settings, ScoringSettings scoring, ModelStore store, Optional<HubClient> hub, Dataset dataset) {
+  public ModelEvaluator(
+      GpuNodeSettings settings, ScoringSettings scoring, ModelStore store, Optional<HubClient> hub, Dataset dataset, JudgeStep judge) {
     this.settings = settings;
     this.scoring = scoring;
     this.store = store;
     this.hub = hub;
     this.dataset = dataset;
+    this.judge = judge;
   }
 
   @Override
@@ -72,11 +77,14 @@ public final class ModelEvaluator implements Evaluator {
         Transformer transformer = Transformer.load(dir, backend);
         Tokenizer tokenizer = Tokenizer.load(dir)) {
       GpuNodeSettings.EvaluationSettings e = settings.evaluation();
-      Evaluation.Options options =
-          new Evaluation.Options(e.samples(), assignment.hash(), ChatTemplate.byName(model.chatTemplateType()), e.maxTokens(), e.batchSize());
+      ChatTemplate template = ChatTemplate.byName(model.chatTemplateType());
+      Evaluation.Options options = new Evaluation.Options(e.samples(), assignment.hash(), template, e.maxTokens(), e.batchSize());
       EvalResult result =
           Evaluation.run(model.repository(), transformer, tokenizer, dataset, options, (scored, total) -> progress.progress("eval", (double) scored / total));
-      return new Completed(scores(result, precheck.weightBytes()), info(result, precheck));
+      JudgeOutcome judged =
+          judge.run(transformer, tokenizer, template, dataset.select(assignment.hash(), e.samples()), progress::progress);
+      if (!judged.succeeded()) return failed(judged.failureReason(), judged.failureCategory());
+      return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, judged), judged.verdicts());
     } catch (SafetensorsException | ModelException e) {
       // Passed the precheck's file checks but the engine cannot read it: the repository's fault.
       return failed("the engine cannot load the model: " + e.getMessage(), FailureCategory.MINER);
@@ -96,16 +104,15 @@ public final class ModelEvaluator implements Evaluator {
         (done, total) -> progress.progress("fetch", total == 0 ? 1 : (double) done / total));
   }
 
-  private Scores scores(EvalResult result, long weightBytes) {
+  private Scores scores(EvalResult result, long weightBytes, double judge) {
     double latency = TotalScore.latencyScore(result.latencyMs(), scoring);
-    Double judge = null; // measured by the judge step, not yet part of the evaluation
     Double total = TotalScore.of(new ScoreInputs(result.evalScore(), result.creativity(), latency, null, judge), scoring);
     return new Scores(
         TotalScore.modelSizeScore(weightBytes, scoring), result.evalScore(), latency, total, null, result.creativity(), null, judge);
   }
 
   /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings. */
-  private Map<String, String> info(EvalResult result, PrecheckResult precheck) {
+  private Map<String, String> info(EvalResult result, PrecheckResult precheck, JudgeOutcome judged) {
     Map<String, String> info = new LinkedHashMap<>();
     info.put("content_hash", precheck.contentHash());
     info.put("model_bytes", Long.toString(precheck.weightBytes()));
@@ -119,6 +126,11 @@ public final class ModelEvaluator implements Evaluator {
     info.put("max_tokens", Integer.toString(settings.evaluation().maxTokens()));
     info.put("batch_size", Integer.toString(settings.evaluation().batchSize()));
     info.put("mean_forward_latency_ms", Double.toString(result.latencyMs()));
+    info.put("judge", judged.judgeName());
+    info.put("judge_valid_verdicts", Integer.toString(judged.validVerdicts()));
+    info.put("judge_failed", Integer.toString(judged.failed()));
+    info.put("generated_tokens", Integer.toString(judged.generatedTokens()));
+    info.put("generation_tokens_per_second", Double.toString(judged.generationTokensPerSecond()));
     return info;
   }
 

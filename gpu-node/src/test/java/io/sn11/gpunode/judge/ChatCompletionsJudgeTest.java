@@ -50,7 +50,7 @@ class ChatCompletionsJudgeTest {
 
     static JudgeSettings settings(int retries, Duration timeout, Duration maxBackoff, int concurrency,
                                   JudgeSettings.Provider... providers) {
-        return new JudgeSettings(JudgeSettings.Kind.API, 0.1, concurrency, timeout, retries, Duration.ofMillis(10),
+        return new JudgeSettings(JudgeSettings.Kind.API, concurrency, timeout, retries, Duration.ofMillis(10),
                 maxBackoff, List.of(providers), GenerationOptions.defaults());
     }
 

@@ -22,7 +22,6 @@ class JudgeSettingsTest {
     void defaultsAreTheOfflineJudge() {
         JudgeSettings s = JudgeSettings.from(withDefaults(""));
         assertEquals(JudgeSettings.Kind.OFFLINE, s.kind());
-        assertEquals(0.1, s.maxFailedFraction());
         assertEquals(4, s.concurrency());
         assertEquals(Duration.ofSeconds(60), s.timeout());
         assertEquals(3, s.retries());
@@ -61,6 +60,5 @@ class JudgeSettingsTest {
         assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.kind = oracle")));
         assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.kind = api")));
         assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.generation.temperature = 0.5")));
-        assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.max-failed-fraction = 1.5")));
     }
 }

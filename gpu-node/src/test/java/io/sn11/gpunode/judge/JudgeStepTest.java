@@ -1,5 +1,8 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.VerdictRecord;
+import io.sn11.cluster.scoring.ScoringSettings;
+
 import com.typesafe.config.ConfigFactory;
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.scoring.JudgeTally.Side;
@@ -78,7 +81,7 @@ class JudgeStepTest {
     @Test
     void offlineJudgeScoresEndToEndAndReportsProgress() throws Exception {
         List<String> progress = new ArrayList<>();
-        JudgeStep step = JudgeStep.of(JudgeSettings.from(ConfigFactory.defaultReference()), new OfflineJudge());
+        JudgeStep step = JudgeStep.of(JudgeSettings.from(ConfigFactory.defaultReference()), new OfflineJudge(), ScoringSettings.defaults());
         JudgeOutcome a = step.run(model, tok, ChatTemplate.CHATML, TEN, (phase, f) -> progress.add(phase + " " + f));
         assertTrue(a.succeeded(), a.failureReason());
         assertEquals("offline-heuristic-v1", a.judgeName());
@@ -169,7 +172,7 @@ class JudgeStepTest {
     }
 
     static JudgeSettings api(JudgeSettings.Provider p) {
-        return new JudgeSettings(JudgeSettings.Kind.API, 0.1, 4, Duration.ofSeconds(2), 0, Duration.ofMillis(10),
+        return new JudgeSettings(JudgeSettings.Kind.API, 4, Duration.ofSeconds(2), 0, Duration.ofMillis(10),
                 Duration.ofMillis(100), List.of(p), GENERATION);
     }
 }

@@ -1,0 +1,44 @@
+package io.sn11.gpunode.store;
+
+import io.sn11.gpunode.engine.safetensors.DType;
+import io.sn11.gpunode.engine.tiny.TinyModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The demo models of {@code sn11 serve}: tiny random-weight models of each supported family, in the
+ * model store as if fetched from the Hub, so that a submission completes end to end on a machine
+ * without network or GPU. Their scores mean nothing; the pipeline that produces them is the real one.
+ */
+public final class DemoModels {
+  public static final String NAMESPACE = "sn11-demo";
+
+  private static final Map<String, TinyModels.Arch> MODELS =
+      Map.of("tiny-llama", TinyModels.Arch.LLAMA, "tiny-mistral", TinyModels.Arch.MISTRAL, "tiny-qwen2", TinyModels.Arch.QWEN2);
+
+  private DemoModels() {}
+
+  /** Writes the demo models that are missing from {@code store}; returns every demo repository id. */
+  public static List<String> ensure(ModelStore store) throws IOException, StoreException {
+    List<String> repositories = new ArrayList<>();
+    long seed = 1;
+    for (String name : MODELS.keySet().stream().sorted().toList()) {
+      Path target = store.pathFor(NAMESPACE, name, ModelStore.DEFAULT_REVISION);
+      if (!Files.isDirectory(target)) {
+        // Written aside and moved into place, so that a half-written model is never in the store.
+        Path incoming = Files.createTempDirectory(Files.createDirectories(store.root()), ".demo-");
+        TinyModels.write(incoming, MODELS.get(name), DType.BF16, seed);
+        Files.createDirectories(target.getParent());
+        Files.move(incoming, target, StandardCopyOption.ATOMIC_MOVE);
+      }
+      repositories.add(NAMESPACE + "/" + name);
+      seed++;
+    }
+    return repositories;
+  }
+}
