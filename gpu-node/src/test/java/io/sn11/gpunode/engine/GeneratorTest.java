@@ -2,7 +2,6 @@ package io.sn11.gpunode.engine;
 
 import io.sn11.gpunode.engine.Generator.Finish;
 import io.sn11.gpunode.engine.Generator.Reply;
-import io.sn11.gpunode.engine.backend.CpuBackend;
 import io.sn11.gpunode.engine.safetensors.DType;
 import io.sn11.gpunode.engine.tiny.TinyModels;
 import io.sn11.gpunode.engine.tiny.TinyModels.Arch;
@@ -29,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class GeneratorTest {
     @TempDir static Path dir;
-    static CpuBackend backend;
+    static LoadedModel loaded;
     static Transformer model;
     static Tokenizer tok;
 
@@ -41,18 +40,14 @@ class GeneratorTest {
 
     @BeforeAll
     static void load() throws IOException {
-        Path m = dir.resolve("qwen");
-        TinyModels.write(m, Arch.QWEN2, DType.F32, 8); // EOS is <|im_end|>
-        backend = new CpuBackend(2);
-        model = Transformer.load(m, backend);
-        tok = Tokenizer.load(m);
+        loaded = LoadedModel.write(dir.resolve("qwen"), Arch.QWEN2, DType.F32, 8); // EOS is <|im_end|>
+        model = loaded.model();
+        tok = loaded.tokenizer();
     }
 
     @AfterAll
     static void close() throws IOException {
-        tok.close();
-        model.close();
-        backend.close();
+        loaded.close();
     }
 
     /** A sampler per sequence that ignores the logits and emits {@code tokens}, then repeats the last one. */

@@ -8,7 +8,7 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.scoring.JudgeTally.Side;
 import io.sn11.gpunode.engine.GenerationOptions;
 import io.sn11.gpunode.engine.Transformer;
-import io.sn11.gpunode.engine.backend.CpuBackend;
+import io.sn11.gpunode.engine.LoadedModel;
 import io.sn11.gpunode.engine.data.Conversation;
 import io.sn11.gpunode.engine.data.SyntheticDataset;
 import io.sn11.gpunode.engine.safetensors.DType;
@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class JudgeStepTest {
     @TempDir static Path dir;
-    static CpuBackend backend;
+    static LoadedModel loaded;
     static Transformer model;
     static Tokenizer tok;
     static final List<Conversation> TEN = SyntheticDataset.generate(3, 10).conversations();
@@ -42,18 +42,14 @@ class JudgeStepTest {
 
     @BeforeAll
     static void load() throws IOException {
-        Path m = dir.resolve("llama");
-        TinyModels.write(m, TinyModels.Arch.LLAMA, DType.BF16, 5);
-        backend = new CpuBackend(2);
-        model = Transformer.load(m, backend);
-        tok = Tokenizer.load(m);
+        loaded = LoadedModel.write(dir.resolve("llama"), TinyModels.Arch.LLAMA, DType.BF16, 5);
+        model = loaded.model();
+        tok = loaded.tokenizer();
     }
 
     @AfterAll
     static void close() throws IOException {
-        tok.close();
-        model.close();
-        backend.close();
+        loaded.close();
     }
 
     /** A judge that answers the i-th conversation (by id) with {@code script.apply(i)}. */

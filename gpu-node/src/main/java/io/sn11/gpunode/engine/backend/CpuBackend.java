@@ -60,10 +60,9 @@ public final class CpuBackend implements Backend {
         CpuWeight(Tensor t) {
             this.name = t.name();
             this.dtype = t.dtype();
-            long[] s = t.shape();
-            if (s.length == 1) { rows = 1; cols = Math.toIntExact(s[0]); }
-            else if (s.length == 2) { rows = Math.toIntExact(s[0]); cols = Math.toIntExact(s[1]); }
-            else throw new IllegalArgumentException("weight " + t.name() + " must be 1-D or 2-D");
+            Tensor.Matrix extent = t.asMatrix();
+            rows = extent.rows();
+            cols = extent.cols();
             ByteBuffer b = t.data();
             f32 = dtype == DType.F32 ? b.asFloatBuffer() : null;
             f16 = dtype == DType.F32 ? null : b.asShortBuffer();

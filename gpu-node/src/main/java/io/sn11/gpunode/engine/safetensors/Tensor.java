@@ -32,6 +32,16 @@ public final class Tensor {
     public int rank() { return shape.length; }
     public long dim(int i) { return shape[i]; }
 
+    /** A weight's extent as a matrix: {@code rows x cols}, a 1-D tensor being one row. */
+    public record Matrix(int rows, int cols) {}
+
+    /** This tensor as a backend holds a weight; refused unless it is 1-D or 2-D. */
+    public Matrix asMatrix() {
+        if (shape.length == 1) return new Matrix(1, Math.toIntExact(shape[0]));
+        if (shape.length == 2) return new Matrix(Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
+        throw new IllegalArgumentException("weight " + name + " must be 1-D or 2-D");
+    }
+
     /** A read-only little-endian view of the raw bytes, position 0. */
     public ByteBuffer data() { return data.duplicate().order(ByteOrder.LITTLE_ENDIAN); }
 

@@ -137,10 +137,9 @@ public final class CudaBackend implements Backend {
         CudaWeight(Tensor t) {
             this.name = t.name();
             this.dtype = t.dtype();
-            long[] s = t.shape();
-            if (s.length == 1) { rows = 1; cols = Math.toIntExact(s[0]); }
-            else if (s.length == 2) { rows = Math.toIntExact(s[0]); cols = Math.toIntExact(s[1]); }
-            else throw new IllegalArgumentException("weight " + t.name() + " must be 1-D or 2-D");
+            Tensor.Matrix extent = t.asMatrix();
+            rows = extent.rows();
+            cols = extent.cols();
             this.deviceDtype = rows == 1 ? DType.F32 : dtype;
             if (deviceDtype == dtype) {
                 ByteBuffer data = t.data();
