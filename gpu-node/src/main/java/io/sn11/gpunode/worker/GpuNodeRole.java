@@ -3,6 +3,7 @@ package io.sn11.gpunode.worker;
 import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.gpunode.engine.backend.Backends;
 import io.sn11.gpunode.engine.data.Dataset;
 import io.sn11.gpunode.engine.data.SyntheticDataset;
 import io.sn11.gpunode.judge.Judge;
@@ -22,6 +23,8 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The gpu-node role: as many {@link WorkerSlot}s as the node has devices (cpu backend: the configured
@@ -30,6 +33,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  */
 public final class GpuNodeRole implements Sn11Node.Role {
   
+
+  private static final Logger log = LoggerFactory.getLogger(GpuNodeRole.class);
 
   private final BiFunction<GpuNodeSettings, ScoringSettings, Evaluator> evaluators;
 
@@ -55,7 +60,7 @@ public final class GpuNodeRole implements Sn11Node.Role {
     AtomicInteger threadNumber = new AtomicInteger();
     ExecutorService evaluationThreads =
         Executors.newFixedThreadPool(
-            settings.slots(),
+            slots(settings),
             task -> {
               Thread thread = new Thread(task, "sn11-evaluation-" + threadNumber.incrementAndGet());
               thread.setDaemon(true);
@@ -70,10 +75,19 @@ public final class GpuNodeRole implements Sn11Node.Role {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
     String node = Cluster.get(system).selfMember().address().hostPort();
-    for (int slot = 1; slot <= settings.slots(); slot++) {
+    for (int slot = 1; slot <= slots(settings); slot++) {
       system.systemActorOf(
           WorkerSlot.create(node + "/slot-" + slot, settings, evaluator, evaluationThreads), "evaluation-slot-" + slot, Props.empty());
     }
+  }
+
+  /** One evaluation slot per device: the cuda backend drives one device, whatever slots says. */
+  private static int slots(GpuNodeSettings settings) {
+    if (settings.slots() > 1 && Backends.usesCuda(settings.backend())) {
+      log.warn("sn11.gpu-node.slots = {} but the cuda backend evaluates on one device: running 1 slot", settings.slots());
+      return 1;
+    }
+    return settings.slots();
   }
 
   static Evaluator modelEvaluator(GpuNodeSettings settings, ScoringSettings scoring) {

@@ -36,6 +36,11 @@ public final class Backends {
         };
     }
 
+    /** True when {@code name} gives the cuda backend on this machine (one device: one evaluation at a time). */
+    public static boolean usesCuda(String name) {
+        return name.equals("cuda") || (name.equals("auto") && CudaProbe.system().available());
+    }
+
     private static Backend cpu(int threads) {
         return new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     }
