@@ -28,7 +28,7 @@ class Sn11CommandTest {
     assertEquals(0, run.exitCode(), run.err());
     String help = run.out();
     assertTrue(help.startsWith("Usage: sn11"), help);
-    for (String expected : new String[] {"-h, --help", "-V, --version", "serve", "submit", "status", "weights", "help"}) {
+    for (String expected : new String[] {"-h, --help", "-V, --version", "serve", "gpu-node", "submit", "status", "weights", "generate", "help"}) {
       assertTrue(help.contains(expected), () -> "root help should mention " + expected + ":\n" + help);
     }
   }
@@ -47,6 +47,20 @@ class Sn11CommandTest {
     }
     // "sn11 help serve" says the same.
     assertEquals(help, run("help", "serve").out());
+  }
+
+  @Test
+  void aGpuNodeWithoutASeedNodeIsRefusedBeforeItStarts() {
+    Run help = run("gpu-node", "--help");
+    assertEquals(0, help.exitCode(), help.err());
+    String flat = help.out().replaceAll("\\s+", " ");
+    for (String expected : new String[] {"--seed-node", "--model-store", "--slots", "--backend", "default: <data-dir>/models"}) {
+      assertTrue(flat.contains(expected), () -> "gpu-node help should mention " + expected + ":\n" + help.out());
+    }
+
+    Run alone = run("gpu-node", "--data-dir", System.getProperty("java.io.tmpdir"));
+    assertEquals(2, alone.exitCode(), alone.out());
+    assertTrue(alone.err().contains("give --seed-node ADDRESS"), alone.err());
   }
 
   @Test
