@@ -14,6 +14,7 @@ import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.gpunode.engine.Transformer;
 import io.sn11.gpunode.engine.backend.Backend;
 import io.sn11.gpunode.engine.backend.Backends;
+import io.sn11.gpunode.engine.backend.DeviceMemoryException;
 import io.sn11.gpunode.engine.data.Dataset;
 import io.sn11.gpunode.engine.eval.EvalResult;
 import io.sn11.gpunode.engine.eval.Evaluation;
@@ -85,6 +86,9 @@ public final class ModelEvaluator implements Evaluator {
           judge.run(transformer, tokenizer, template, dataset.select(assignment.hash(), e.samples()), progress::progress);
       if (!judged.succeeded()) return failed(judged.failureReason(), judged.failureCategory());
       return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, judged), judged.verdicts());
+    } catch (DeviceMemoryException e) {
+      // Another node (or this one, later) may have the memory: not the miner's doing.
+      return failed(e.getMessage(), e.category());
     } catch (SafetensorsException | ModelException e) {
       // Passed the precheck's file checks but the engine cannot read it: the repository's fault.
       return failed("the engine cannot load the model: " + e.getMessage(), FailureCategory.MINER);
