@@ -1,0 +1,106 @@
+package io.sn11.gpunode.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.cluster.work.EvaluationWork.Assignment;
+import io.sn11.cluster.work.EvaluationWork.Completed;
+import io.sn11.cluster.work.EvaluationWork.Failed;
+import io.sn11.cluster.work.EvaluationWork.Update;
+import io.sn11.gpunode.engine.safetensors.DType;
+import io.sn11.gpunode.engine.tiny.TinyModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real evaluator on a model store folder, without a cluster: what it reports and what it returns. */
+class ModelEvaluatorTest {
+  @TempDir Path store;
+
+  private Evaluator evaluator() {
+    Config config =
+        ConfigFactory.parseMap(
+                Map.of(
+                    "sn11.gpu-node.model-store", store.toString(),
+                    "sn11.gpu-node.hub.fetch", false,
+                    "sn11.gpu-node.backend", "cpu",
+                    "sn11.gpu-node.threads", 1,
+                    "sn11.gpu-node.evaluation.samples", 3,
+                    "sn11.judge.generation.max-new-tokens", 16))
+            .withFallback(ConfigFactory.defaultReference())
+            .resolve();
+    return GpuNodeRole.modelEvaluator(GpuNodeSettings.fromConfig(config), ScoringSettings.fromConfig(config));
+  }
+
+  private static Assignment assignment(String name) {
+    return new Assignment("42", 1, new ModelDetails("42", "acme", name, "chatml", "5Hotkey", 100, null, null), Duration.ofSeconds(5));
+  }
+
+  /** Records what the evaluation reported, in order. */
+  private static final class Reports implements Evaluator.ProgressSink {
+    final List<String> phases = new ArrayList<>();
+
+    @Override
+    public void running() {
+      phases.add("RUNNING");
+    }
+
+    @Override
+    public void progress(String phase, double fraction) {
+      assertTrue(fraction >= 0 && fraction <= 1, phase + " " + fraction);
+      if (phases.isEmpty() || !phases.get(phases.size() - 1).equals(phase)) phases.add(phase);
+    }
+  }
+
+  @Test
+  void aModelInTheStoreIsScoredAndJudged() throws Exception {
+    TinyModels.write(store.resolve("acme/tiny/main"), TinyModels.Arch.QWEN2, DType.BF16, 3);
+    Reports reports = new Reports();
+    Update outcome = evaluator().evaluate(assignment("tiny"), reports);
+
+    Completed completed = assertInstanceOf(Completed.class, outcome, outcome::toString);
+    assertEquals(List.of("precheck", "RUNNING", "eval", "generate", "judge"), reports.phases);
+    assertNotNull(completed.scores().qualitativeScore());
+    assertNotNull(completed.scores().judgeScore());
+    assertEquals(completed.scores().judgeScore(), completed.scores().totalScore(), "the judge rule: total = judge score");
+    assertEquals(3, completed.verdicts().size(), "one verdict per sample");
+    Map<String, String> info = completed.evaluationInfo();
+    assertEquals(64, info.get("content_hash").length());
+    assertEquals("cpu", info.get("backend"));
+    assertEquals("offline-heuristic-v1", info.get("judge"));
+    assertEquals("3", info.get("samples"));
+  }
+
+  @Test
+  void pickleWeightsFailThePrecheckAsTheMinersFault() throws Exception {
+    Path model = store.resolve("acme/pickled/main");
+    TinyModels.write(model, TinyModels.Arch.LLAMA, DType.F32, 1);
+    Files.write(model.resolve("pytorch_model.bin"), new byte[] {1, 2, 3});
+    Reports reports = new Reports();
+    Update outcome = evaluator().evaluate(assignment("pickled"), reports);
+
+    Failed failed = assertInstanceOf(Failed.class, outcome, outcome::toString);
+    assertEquals(FailureCategory.MINER, failed.failure().category());
+    assertTrue(failed.failure().reason().contains("pytorch_model.bin"), failed.failure().reason());
+    assertEquals(List.of("precheck"), reports.phases, "a failed precheck never reaches RUNNING");
+  }
+
+  @Test
+  void aModelMissingFromTheStoreWithFetchingOffIsTheMinersFault() throws Exception {
+    Failed failed = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("absent"), new Reports()));
+    assertEquals(FailureCategory.MINER, failed.failure().category());
+    assertTrue(failed.failure().reason().contains("not in the model store"), failed.failure().reason());
+  }
+}
