@@ -13,7 +13,6 @@ import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
@@ -29,23 +28,15 @@ final class GpuNodeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Mixin NodeOptions node;
-
-  @Option(names = "--seed-node", paramLabel = "ADDRESS", description = "A cluster node to join, e.g. pekko://sn11@127.0.0.1:25520 (repeatable; default: pekko.cluster.seed-nodes).")
-  List<String> seedNodes;
-
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address other nodes reach this one at (default: ${DEFAULT-VALUE}).")
-  String host;
-
-  @Option(names = "--port", defaultValue = "0", description = "Cluster port of this node; 0 picks a free one (default: ${DEFAULT-VALUE}).")
-  int port;
+  @Mixin ClusterOptions cluster;
+  @Mixin WorkerOptions worker;
 
   @Override
   public Integer call() throws Exception {
     Map<String, Object> options = new HashMap<>();
     node.putInto(options);
-    options.put("pekko.remote.artery.canonical.hostname", host);
-    options.put("pekko.remote.artery.canonical.port", port);
-    if (seedNodes != null) options.put("pekko.cluster.seed-nodes", seedNodes);
+    cluster.putInto(options);
+    worker.putInto(options);
     Config config = NodeConfig.load(options, node.configFile, "gpu-node.conf");
     if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
       throw new ParameterException(spec.commandLine(), "a gpu-node joins a coordinator's cluster: give --seed-node ADDRESS (./sn11 serve prints its address)");

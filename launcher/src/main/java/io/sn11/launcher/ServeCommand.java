@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** {@code sn11 serve}: every role in one JVM on an embedded H2 database. */
 @Command(
@@ -30,21 +29,16 @@ import picocli.CommandLine.Option;
     })
 final class ServeCommand implements Callable<Integer> {
   @Mixin NodeOptions node;
-
-  @Option(names = "--http-host", defaultValue = "127.0.0.1", description = "Address the HTTP API listens on (default: ${DEFAULT-VALUE}).")
-  String httpHost;
-
-  @Option(names = "--http-port", defaultValue = "8080", description = "Port of the HTTP API; 0 picks a free one (default: ${DEFAULT-VALUE}).")
-  int httpPort;
+  @Mixin HttpOptions http;
+  @Mixin WorkerOptions worker;
 
   @Override
   public Integer call() throws Exception {
     Path data = node.data();
     Map<String, Object> options = new HashMap<>();
     node.putInto(options);
-    options.put("sn11.coordinator.http.host", httpHost);
-    options.put("sn11.coordinator.http.port", httpPort);
-    options.put("sn11.coordinator.admin-tokens", List.of(AdminToken.forServer(data)));
+    http.putInto(options, data);
+    worker.putInto(options);
     Config config = NodeConfig.load(options, node.configFile, "single-node.conf");
     Path modelStore = GpuNodeSettings.fromConfig(config).modelStore();
     List<String> demoModels = DemoModels.ensure(new ModelStore(modelStore));

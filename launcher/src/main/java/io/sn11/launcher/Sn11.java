@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
     description = "The SN11 scoring cluster: evaluates roleplay LLMs submitted by miners and serves statuses, leaderboards, win rates and weights.",
     subcommands = {
       ServeCommand.class,
+      CoordinatorCommand.class,
       GpuNodeCommand.class,
       SubmitCommand.class,
       StatusCommand.class,
