@@ -14,7 +14,6 @@ final class RequestFields {
   private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._/-]{1,128}");
   private static final Pattern COMPETITION = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   // SS58 addresses are base58: no 0, O, I or l.
-  private static final Pattern HOTKEY = Pattern.compile("[1-9A-HJ-NP-Za-km-z]{40,60}");
   private static final BigInteger MAX_U64 = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
   /** Blocks and uids arrive as JSON numbers; beyond 2^53 a JavaScript client would have lost digits anyway. */
   static final long MAX_BLOCK = (1L << 53) - 1;
@@ -69,7 +68,7 @@ final class RequestFields {
 
   String hotkey(String field) {
     String value = required(field);
-    if (!HOTKEY.matcher(value).matches()) throw ApiException.badField(field, field + " must be an SS58 address (base58, 40-60 characters)");
+    if (!Ss58Address.isValid(value)) throw ApiException.badField(field, field + " must be an SS58 address (base58 of a 32-byte key with a valid checksum)");
     return value;
   }
 

@@ -173,15 +173,10 @@ public final class ApiNode implements AutoCloseable {
     return new Model(namespace, name, "chatml", hotkey, block);
   }
 
-  private static final String BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
-  /** A well-formed SS58-shaped hotkey (48 base58 characters starting with 5), distinct per seed. */
+  /** A valid SS58 address (generic prefix 42) of a key derived from {@code seed}, distinct per seed. */
   public static String hotkey(String seed) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(seed.getBytes(StandardCharsets.UTF_8));
-      StringBuilder key = new StringBuilder("5");
-      for (int i = 0; key.length() < 48; i++) key.append(BASE58.charAt((digest[i % digest.length] & 0xFF) % 58));
-      return key.toString();
+      return Ss58Address.encode(42, MessageDigest.getInstance("SHA-256").digest(seed.getBytes(StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

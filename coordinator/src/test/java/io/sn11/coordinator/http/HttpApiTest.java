@@ -146,6 +146,8 @@ class HttpApiTest {
     checkModel(m.json().put("chat_template_type", "no-such-template")).expectError(400, "chat_template_type");
     checkModel(m.json().put("hotkey", "0OIl" + "1".repeat(44))).expectError(400, "hotkey");
     checkModel(m.json().put("hotkey", "5short")).expectError(400, "hotkey");
+    // Alice's address with its last character changed: base58 of the right length, wrong checksum.
+    checkModel(m.json().put("hotkey", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ")).expectError(400, "hotkey");
     checkModel(m.json().put("hash", "not-a-number")).expectError(400, "hash");
     checkModel(m.json().put("hash", "18446744073709551616")).expectError(400, "hash"); // 2^64
     checkModel(m.json().put("block", -1)).expectError(400, "block");
