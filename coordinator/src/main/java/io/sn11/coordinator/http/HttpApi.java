@@ -137,6 +137,7 @@ public final class HttpApi extends AllDirectives {
       return CompletableFuture.completedFuture(unauthorized());
     }
     ModelDetails details = modelDetails(fields);
+    fields.rejectUnknown();
     if (settings.openSubmissions()) {
       if (!openSubmissionLimiter.tryAcquire(details.hotkey())) {
         long retryAfter = openSubmissionLimiter.secondsUntilNext(details.hotkey());
@@ -165,6 +166,7 @@ public final class HttpApi extends AllDirectives {
     int uid = (int) fields.longInRange("uid", 0, settings.maxUid());
     String hotkey = fields.hotkey("hotkey");
     long block = fields.longInRange("block", 0, RequestFields.MAX_BLOCK);
+    fields.rejectUnknown();
     return ClusterSharding.get(system)
         .entityRefFor(MinerRegistration.TYPE_KEY, Integer.toString(uid))
         .<MinerRegistration.State>askWithStatus(replyTo -> new MinerRegistration.Update(hash, hotkey, block, replyTo), settings.askTimeout())
@@ -213,12 +215,16 @@ public final class HttpApi extends AllDirectives {
       boolean isInvalid = invalid != null && invalid.asBoolean();
       entries.add(new WeightsService.Entry(uid, null, null, block, score.asDouble(), isInvalid ? "marked invalid by the caller" : null));
     }
-    List<WeightsService.Row> rows = weights.preview(entries, burn(fields));
+    WeightsService.Burn burn = burn(fields);
+    fields.rejectUnknown("entries");
+    List<WeightsService.Row> rows = weights.preview(entries, burn);
     return CompletableFuture.completedFuture(json(StatusCodes.OK, views.weights(0, rows, null, null)));
   }
 
   private CompletionStage<HttpResponse> evaluateModel(JsonNode body, Optional<String> ignoredBearer) {
-    ModelDetails details = modelDetails(RequestFields.ofJson(body));
+    RequestFields fields = RequestFields.ofJson(body);
+    ModelDetails details = modelDetails(fields);
+    fields.rejectUnknown();
     return submissions.evaluate(details).thenApply(state -> json(StatusCodes.OK, views.record(state)));
   }
 
@@ -229,6 +235,9 @@ public final class HttpApi extends AllDirectives {
     if (source.length() > 64) throw ApiException.badField("source", "source must be at most 64 characters");
     JsonNode scoreNode = body.get("score");
     if (scoreNode == null || !scoreNode.isObject()) throw ApiException.badField("score", "score must be an object of scores");
+    scoreNode.fieldNames().forEachRemaining(name -> {
+      if (!SCORE_FIELDS.contains(name)) throw ApiException.badField("score." + name, "unknown score " + name);
+    });
     Scores given =
         new Scores(
             scoreField(scoreNode, "model_size_score"),
@@ -249,8 +258,13 @@ public final class HttpApi extends AllDirectives {
     if (scores.totalScore() == null) {
       throw ApiException.badField("score.total_score", "total_score is required unless the other scores determine it under the configured rule");
     }
+    fields.rejectUnknown("score");
     return submissions.recordResult(details, scores, source).thenApply(state -> json(StatusCodes.OK, views.record(state)));
   }
+
+  private static final java.util.Set<String> SCORE_FIELDS =
+      java.util.Set.of(
+          "model_size_score", "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score");
 
   /** The judge's verdicts of the model's latest judged attempt, a page at a time (page from 1). */
   private CompletionStage<HttpResponse> verdicts(String hash, Map<String, String> query) {

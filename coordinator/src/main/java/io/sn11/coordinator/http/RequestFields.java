@@ -18,10 +18,33 @@ final class RequestFields {
   /** Blocks and uids arrive as JSON numbers; beyond 2^53 a JavaScript client would have lost digits anyway. */
   static final long MAX_BLOCK = (1L << 53) - 1;
 
+  /** Fields that the subnet's own clients send along: known, accepted and ignored. */
+  private static final java.util.Set<String> SUBNET_CLIENT_FIELDS = java.util.Set.of("admin_key", "tokenizer");
+
   private final Map<String, String> values;
+  /** The fields a handler has looked at, so that anything else can be refused as unknown. */
+  private final java.util.Set<String> read = new java.util.HashSet<>();
 
   private RequestFields(Map<String, String> values) {
     this.values = values;
+  }
+
+  /**
+   * Refuses a body that holds a field no handler step has read, other than {@code alsoKnown} (fields read
+   * straight from the JSON) and the subnet clients' own fields. Called once the handler has read its fields
+   * and before it changes anything.
+   */
+  void rejectUnknown(String... alsoKnown) {
+    java.util.Set<String> known = new java.util.HashSet<>(read);
+    known.addAll(SUBNET_CLIENT_FIELDS);
+    known.addAll(java.util.List.of(alsoKnown));
+    values.keySet().stream()
+        .sorted()
+        .filter(field -> !known.contains(field))
+        .findFirst()
+        .ifPresent(field -> {
+          throw ApiException.badField(field, "unknown field " + field);
+        });
   }
 
   static RequestFields ofQuery(Map<String, String> query) {
@@ -44,6 +67,7 @@ final class RequestFields {
   }
 
   String required(String field) {
+    read.add(field);
     String value = values.get(field);
     if (value == null || value.isEmpty()) throw ApiException.badField(field, field + " is required");
     if (value.startsWith("\u0000")) throw ApiException.badField(field, field + " must be a string or a number, not an object or array");
@@ -51,6 +75,7 @@ final class RequestFields {
   }
 
   String optional(String field) {
+    read.add(field);
     String value = values.get(field);
     if (value == null || value.isEmpty()) return null;
     if (value.startsWith("\u0000")) throw ApiException.badField(field, field + " must be a string or a number, not an object or array");

@@ -115,7 +115,8 @@ class HttpApiTest {
   @Test
   void checkModelAcceptsTheAdminKeyInTheBody() throws Exception {
     Model m = model("adminkey", "model", hotkey("admin-key"), 10);
-    ObjectNode body = m.json().put("admin_key", TOKEN);
+    // The subnet's clients also send the tokenizer: a known field, accepted and ignored.
+    ObjectNode body = m.json().put("admin_key", TOKEN).put("tokenizer", "acme/tokenizer");
     Answer answer = api.post("/check_model", body).expect(200);
     assertEquals("QUEUED", answer.body().get("status").asText());
     assertEquals(m.hash(), answer.body().at("/details/model_hash").asText());
@@ -150,6 +151,8 @@ class HttpApiTest {
     checkModel(m.json().put("hotkey", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ")).expectError(400, "hotkey");
     checkModel(m.json().put("hash", "not-a-number")).expectError(400, "hash");
     checkModel(m.json().put("hash", "18446744073709551616")).expectError(400, "hash"); // 2^64
+    checkModel(m.json().put("repo_url", "https://example.com")).expectError(400, "repo_url");
+    api.adminPost("/evaluate_model", m.json().put("priority", 1)).expectError(400, "priority");
     checkModel(m.json().put("block", -1)).expectError(400, "block");
     checkModel(m.json().put("block", 1.5)).expectError(400, "block");
     checkModel(m.json().put("block", "ten")).expectError(400, "block");
@@ -189,7 +192,8 @@ class HttpApiTest {
 
     // Just below the limit the body is read and validated normally.
     ObjectNode fits = m.json();
-    fits.put("padding", "x".repeat(65_536 - fits.toString().length() - ",\"padding\":\"\"".length()));
+    // Padding in a field the subnet's clients send (known, ignored), so that only the size is at stake.
+    fits.put("tokenizer", "x".repeat(65_536 - fits.toString().length() - ",\"tokenizer\":\"\"".length()));
     assertEquals(65_536, fits.toString().getBytes(StandardCharsets.UTF_8).length);
     assertEquals("QUEUED", checkModel(fits).expect(200).body().get("status").asText());
   }
@@ -391,6 +395,8 @@ class HttpApiTest {
     api.adminPost("/minerboard_update", body.deepCopy().put("hotkey", "nope")).expectError(400, "hotkey");
     api.adminPost("/minerboard_update", body.deepCopy().put("block", -5)).expectError(400, "block");
     api.adminPost("/minerboard_update", withoutField(body.deepCopy(), "block")).expectError(400, "block");
+    api.adminPost("/minerboard_update", body.deepCopy().put("stake", 10)).expectError(400, "stake");
+    assertTrue(api.get("/minerboard").expect(200).body().findValues("uid").stream().noneMatch(uid -> uid.asInt() == 5), "nothing registered");
   }
 
   // ---- GET /hc ------------------------------------------------------------------------------------
@@ -472,6 +478,9 @@ class HttpApiTest {
     api.adminPost("/admin/results", m.json().set("score", JSON.createObjectNode().put("latency_score", 0.5))).expectError(400, "score.total_score");
     api.adminPost("/admin/results", m.json().put("source", "s".repeat(65)).set("score", JSON.createObjectNode().put("judge_score", 0.5)))
         .expectError(400, "source");
+    api.adminPost("/admin/results", m.json().set("score", JSON.createObjectNode().put("judge_score", 0.5).put("vibe_score", 0.1)))
+        .expectError(400, "score.vibe_score");
+    api.adminPost("/admin/results", m.json().put("note", "x").set("score", JSON.createObjectNode().put("judge_score", 0.5))).expectError(400, "note");
     api.get("/model_submission_details?" + query(m.queryFields())).expectError(404, null);
   }
 
