@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** The coordinator's settings, read once from {@code sn11.coordinator} and {@code sn11.database}. */
 public record CoordinatorSettings(
@@ -11,6 +12,7 @@ public record CoordinatorSettings(
     int httpPort,
     long maxBodyBytes,
     Duration askTimeout,
+    RateLimits rateLimits,
     List<String> adminTokens,
     boolean openSubmissions,
     int openRatePerHotkeyPerHour,
@@ -22,6 +24,22 @@ public record CoordinatorSettings(
     int projectionParallelism,
     Dispatch dispatch,
     Database database) {
+
+  /** {@code requests} in a burst per client address, refilled evenly over {@code per}. */
+  public record RateLimit(int requests, Duration per) {}
+
+  /** The rate limit of each route (by its name in {@link #ROUTE_NAMES}); routes not named get the default. */
+  public record RateLimits(RateLimit defaultLimit, Map<String, RateLimit> routes) {
+    public RateLimit forRoute(String route) {
+      return routes.getOrDefault(route, defaultLimit);
+    }
+  }
+
+  /** The names of the HTTP routes, as rate limits refer to them. */
+  public static final List<String> ROUTE_NAMES =
+      List.of(
+          "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
+          "evaluate_model", "admin_results", "model_events", "model_verdicts");
 
   /**
    * How queued evaluations reach the gpu-nodes.
@@ -76,6 +94,7 @@ public record CoordinatorSettings(
             c.getInt("http.port"),
             c.getBytes("http.max-body-bytes"),
             c.getDuration("http.ask-timeout"),
+            rateLimits(c.getConfig("http.rate-limits")),
             List.copyOf(tokens),
             c.getBoolean("submissions.open"),
             c.getInt("submissions.open-rate-per-hotkey-per-hour"),
@@ -94,6 +113,25 @@ public record CoordinatorSettings(
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
+  }
+
+  private static RateLimits rateLimits(Config c) {
+    Map<String, RateLimit> routes = new java.util.TreeMap<>();
+    Config perRoute = c.getConfig("routes");
+    for (String route : perRoute.root().keySet()) {
+      if (!ROUTE_NAMES.contains(route)) {
+        throw new IllegalArgumentException("sn11.coordinator.http.rate-limits.routes." + route + ": no such route; routes: " + ROUTE_NAMES);
+      }
+      routes.put(route, rateLimit(perRoute.getConfig(route), "routes." + route));
+    }
+    return new RateLimits(rateLimit(c.getConfig("default"), "default"), Map.copyOf(routes));
+  }
+
+  private static RateLimit rateLimit(Config c, String where) {
+    RateLimit limit = new RateLimit(c.getInt("requests"), c.getDuration("per"));
+    require(limit.requests() > 0, "sn11.coordinator.http.rate-limits." + where + ".requests must be > 0");
+    require(!limit.per().isNegative() && !limit.per().isZero(), "sn11.coordinator.http.rate-limits." + where + ".per must be > 0");
+    return limit;
   }
 
   private void validate() {

@@ -21,6 +21,10 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
+import java.net.InetAddress;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -70,7 +74,8 @@ public final class HttpApi extends AllDirectives {
   private final ObjectMapper mapper;
   private final JsonViews views;
   private final AdminTokens adminTokens;
-  private final HotkeyRateLimiter openSubmissionLimiter;
+  private final TokenBuckets openSubmissionLimiter;
+  private final Map<String, TokenBuckets> rateLimits;
   private final Materializer materializer;
 
   public HttpApi(
@@ -92,7 +97,16 @@ public final class HttpApi extends AllDirectives {
     this.mapper = mapper;
     this.views = new JsonViews(mapper);
     this.adminTokens = new AdminTokens(settings.adminTokens());
-    this.openSubmissionLimiter = new HotkeyRateLimiter(settings.openRatePerHotkeyPerHour(), System::nanoTime);
+    this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
+    this.rateLimits =
+        CoordinatorSettings.ROUTE_NAMES.stream()
+            .collect(
+                java.util.stream.Collectors.toUnmodifiableMap(
+                    route -> route,
+                    route -> {
+                      CoordinatorSettings.RateLimit limit = settings.rateLimits().forRoute(route);
+                      return new TokenBuckets(limit.requests(), limit.per(), System::nanoTime);
+                    }));
     this.materializer = Materializer.matFromSystem(system);
   }
 
@@ -101,21 +115,27 @@ public final class HttpApi extends AllDirectives {
         jsonRejections(),
         () ->
             concat(
-                path("hc", () -> get(() -> respond(this::health))),
-                path("check_model", () -> post(() -> withBody(this::checkModel))),
-                path("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))),
-                path("minerboard_update", () -> post(() -> admin(() -> withBody(body -> minerboardUpdate(body))))),
-                path("minerboard", () -> get(() -> respond(this::minerboard))),
-                path("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query))))),
-                path(PathMatchers.segment("weights").slash("preview"), () -> post(() -> withBody(this::preview))),
-                path("evaluate_model", () -> post(() -> admin(() -> withBody(this::evaluateModel)))),
-                path(PathMatchers.segment("admin").slash("results"), () -> post(() -> admin(() -> withBody(this::recordResult)))),
+                path("hc", () -> limited("hc", () -> get(() -> respond(this::health)))),
+                path("check_model", () -> limited("check_model", () -> post(() -> withBody(this::checkModel)))),
+                path(
+                    "model_submission_details",
+                    () -> limited("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query)))))),
+                path(
+                    "minerboard_update",
+                    () -> limited("minerboard_update", () -> post(() -> admin(() -> withBody(body -> minerboardUpdate(body)))))),
+                path("minerboard", () -> limited("minerboard", () -> get(() -> respond(this::minerboard)))),
+                path("weights", () -> limited("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query)))))),
+                path(PathMatchers.segment("weights").slash("preview"), () -> limited("weights_preview", () -> post(() -> withBody(this::preview)))),
+                path("evaluate_model", () -> limited("evaluate_model", () -> post(() -> admin(() -> withBody(this::evaluateModel))))),
+                path(
+                    PathMatchers.segment("admin").slash("results"),
+                    () -> limited("admin_results", () -> post(() -> admin(() -> withBody(this::recordResult))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
-                    hash -> get(() -> respond(() -> events(hash)))),
+                    hash -> limited("model_events", () -> get(() -> respond(() -> events(hash))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("verdicts"),
-                    hash -> get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))));
+                    hash -> limited("model_verdicts", () -> get(() -> parameterMap(query -> respond(() -> verdicts(hash, query))))))));
   }
 
   // ---- routes -----------------------------------------------------------------------------------
@@ -363,6 +383,21 @@ public final class HttpApi extends AllDirectives {
   // ---- plumbing ---------------------------------------------------------------------------------
 
   /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
+  /** The route's rate limit per client address: 429 with Retry-After once the client's bucket is empty. */
+  private Route limited(String route, java.util.function.Supplier<Route> inner) {
+    TokenBuckets buckets = rateLimits.get(route);
+    return extractRequest(
+        request -> {
+          String client =
+              request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress).map(InetAddress::getHostAddress).orElse("unknown");
+          if (buckets.tryAcquire(client)) return inner.get();
+          long retryAfter = buckets.secondsUntilNext(client);
+          return complete(
+              error(StatusCodes.TOO_MANY_REQUESTS, null, "too many requests to " + route + " from " + client + "; retry in " + retryAfter + " s")
+                  .addHeader(RetryAfter.create(retryAfter)));
+        });
+  }
+
   private Route withBody(BodyHandler handler) {
     return optionalHeaderValueByName(
         "Authorization",

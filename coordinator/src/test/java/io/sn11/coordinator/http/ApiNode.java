@@ -54,11 +54,18 @@ public final class ApiNode implements AutoCloseable {
     options.put("sn11.data-dir", dataDir.toString());
     options.put("sn11.coordinator.http.port", 0);
     options.put("sn11.coordinator.admin-tokens", List.of(TOKEN));
+    // Tests send bursts far above any client's fair share; RequestLimitsTest sets its own limits.
+    options.putIfAbsent("sn11.coordinator.http.rate-limits.default.requests", 1_000_000);
+    options.putIfAbsent("sn11.coordinator.http.rate-limits.routes.check_model.requests", 1_000_000);
     CoordinatorRole role = new CoordinatorRole();
     List<Sn11Node.Role> roles = new java.util.ArrayList<>(List.of(role));
     roles.addAll(otherRoles);
     Sn11Node node = Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), roles);
     return new ApiNode(node, URI.create("http://127.0.0.1:" + role.httpAddress().getPort()));
+  }
+
+  public HttpClient client() {
+    return client;
   }
 
   public Sn11Node node() {
