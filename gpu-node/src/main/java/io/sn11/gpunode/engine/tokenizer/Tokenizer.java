@@ -1,5 +1,7 @@
 package io.sn11.gpunode.engine.tokenizer;
 
+import io.sn11.gpunode.engine.model.ModelException;
+
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
@@ -27,12 +29,17 @@ public final class Tokenizer implements AutoCloseable {
     public static Tokenizer load(Path modelDirOrFile) throws IOException {
         Path file = Files.isDirectory(modelDirOrFile) ? modelDirOrFile.resolve("tokenizer.json") : modelDirOrFile;
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no tokenizer.json");
-        HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of(
-                "addSpecialTokens", "false",
-                "truncation", "false",
-                "padding", "false",
-                "modelMaxLength", String.valueOf(Integer.MAX_VALUE)));
-        return new Tokenizer(hf);
+        try {
+            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of(
+                    "addSpecialTokens", "false",
+                    "truncation", "false",
+                    "padding", "false",
+                    "modelMaxLength", String.valueOf(Integer.MAX_VALUE)));
+            return new Tokenizer(hf);
+        } catch (RuntimeException e) {
+            // The native library refuses what it cannot parse: the repository's file is at fault.
+            throw new ModelException(file + ": not a usable tokenizer: " + e.getMessage(), e);
+        }
     }
 
     public int[] encode(String text) { return encode(text, false); }
