@@ -39,7 +39,7 @@ public record CoordinatorSettings(
   public static final List<String> ROUTE_NAMES =
       List.of(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
-          "evaluate_model", "admin_results", "model_events", "model_verdicts");
+          "evaluate_model", "admin_results", "admin_actions", "model_events", "model_verdicts");
 
   /**
    * How queued evaluations reach the gpu-nodes.

@@ -25,6 +25,15 @@ final class AdminTokens {
     return match;
   }
 
+  /**
+   * Who an accepted token is, for the audit: a short fingerprint of its digest, never the token. Empty when
+   * the candidate is not an admin token.
+   */
+  java.util.Optional<String> fingerprint(String candidate) {
+    if (!accepts(candidate)) return java.util.Optional.empty();
+    return java.util.Optional.of("sha256:" + java.util.HexFormat.of().formatHex(digest(candidate), 0, 6));
+  }
+
   private static byte[] digest(String token) {
     try {
       return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));

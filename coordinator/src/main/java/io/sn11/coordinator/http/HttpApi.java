@@ -122,14 +122,17 @@ public final class HttpApi extends AllDirectives {
                     () -> limited("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query)))))),
                 path(
                     "minerboard_update",
-                    () -> limited("minerboard_update", () -> post(() -> admin(() -> withBody(body -> minerboardUpdate(body)))))),
+                    () -> limited("minerboard_update", () -> post(() -> admin("minerboard_update", () -> withBody(body -> minerboardUpdate(body)))))),
                 path("minerboard", () -> limited("minerboard", () -> get(() -> respond(this::minerboard)))),
                 path("weights", () -> limited("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query)))))),
                 path(PathMatchers.segment("weights").slash("preview"), () -> limited("weights_preview", () -> post(() -> withBody(this::preview)))),
-                path("evaluate_model", () -> limited("evaluate_model", () -> post(() -> admin(() -> withBody(this::evaluateModel))))),
+                path("evaluate_model", () -> limited("evaluate_model", () -> post(() -> admin("evaluate_model", () -> withBody(this::evaluateModel))))),
                 path(
                     PathMatchers.segment("admin").slash("results"),
-                    () -> limited("admin_results", () -> post(() -> admin(() -> withBody(this::recordResult))))),
+                    () -> limited("admin_results", () -> post(() -> admin("admin_results", () -> withBody(this::recordResult))))),
+                path(
+                    PathMatchers.segment("admin").slash("actions"),
+                    () -> limited("admin_actions", () -> get(() -> admin("admin_actions", () -> parameterMap(query -> respond(() -> adminActions(query))))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
                     hash -> limited("model_events", () -> get(() -> respond(() -> events(hash))))),
@@ -152,10 +155,20 @@ public final class HttpApi extends AllDirectives {
 
   private CompletionStage<HttpResponse> checkModel(JsonNode body, Optional<String> bearer) {
     RequestFields fields = RequestFields.ofJson(body);
+    Optional<String> admin = adminTokens.fingerprint(bearer.orElse(null)).or(() -> adminTokens.fingerprint(fields.optional("admin_key")));
     // Without a valid token a closed API says nothing about the body: 401 before any validation.
-    if (!settings.openSubmissions() && !adminTokens.accepts(bearer.orElse(null)) && !adminTokens.accepts(fields.optional("admin_key"))) {
-      return CompletableFuture.completedFuture(unauthorized());
+    if (!settings.openSubmissions() && admin.isEmpty()) return CompletableFuture.completedFuture(unauthorized());
+    CompletionStage<HttpResponse> answer;
+    try {
+      answer = submit(fields);
+    } catch (RuntimeException refused) {
+      answer = CompletableFuture.failedFuture(refused);
     }
+    CompletionStage<HttpResponse> answered = answer.exceptionally(this::errorResponse);
+    return admin.map(who -> answered.thenApply(response -> audited(who, "check_model", response))).orElse(answered);
+  }
+
+  private CompletionStage<HttpResponse> submit(RequestFields fields) {
     ModelDetails details = modelDetails(fields);
     fields.rejectUnknown();
     if (settings.openSubmissions()) {
@@ -432,11 +445,43 @@ public final class HttpApi extends AllDirectives {
     return withBody((BodyHandler) (body, bearer) -> handler.apply(body));
   }
 
-  private Route admin(Supplier<Route> inner) {
+  /** Admin routes: 401 without an admin token; with one, the action is recorded with who and when. */
+  private Route admin(String route, Supplier<Route> inner) {
     return optionalHeaderValueByName(
         "Authorization",
         authorization ->
-            adminTokens.accepts(authorization.flatMap(HttpApi::bearerToken).orElse(null)) ? inner.get() : complete(unauthorized()));
+            adminTokens
+                .fingerprint(authorization.flatMap(HttpApi::bearerToken).orElse(null))
+                .map(who -> mapResponse(response -> audited(who, route, response), inner))
+                .orElseGet(() -> complete(unauthorized())));
+  }
+
+  /** Records an admin action once it is answered; a record that cannot be written is logged, not fatal. */
+  private HttpResponse audited(String who, String route, HttpResponse response) {
+    ReadSide.AdminAction action = new ReadSide.AdminAction(java.time.Instant.now(), who, route, response.status().intValue());
+    blocking(() -> {
+          readSide.recordAdminAction(action);
+          return action;
+        })
+        .exceptionally(
+            failure -> {
+              system.log().error("admin action {} could not be recorded: {}", action, failure.getMessage());
+              return action;
+            });
+    return response;
+  }
+
+  private CompletionStage<HttpResponse> adminActions(Map<String, String> query) {
+    Long limit = RequestFields.ofQuery(query).optionalLongInRange("limit", 1, 1000);
+    return blocking(() -> readSide.adminActions(limit == null ? 100 : limit.intValue()))
+        .thenApply(
+            actions -> {
+              ArrayNode list = mapper.createArrayNode();
+              for (ReadSide.AdminAction a : actions) {
+                list.addObject().put("at", a.at().toString()).put("who", a.who()).put("action", a.action()).put("status", a.status());
+              }
+              return json(StatusCodes.OK, mapper.createObjectNode().set("actions", list));
+            });
   }
 
   private static Optional<String> bearerToken(String authorization) {

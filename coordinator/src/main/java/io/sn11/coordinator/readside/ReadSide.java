@@ -162,6 +162,35 @@ public final class ReadSide implements AutoCloseable {
     }
   }
 
+  /** One admin action: when, which token (fingerprint), which route, and the HTTP status. */
+  public record AdminAction(java.time.Instant at, String who, String action, int status) {}
+
+  public void recordAdminAction(AdminAction action) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement insert = connection.prepareStatement("INSERT INTO admin_action (at, who, action, status) VALUES (?, ?, ?, ?)")) {
+      insert.setTimestamp(1, java.sql.Timestamp.from(action.at()));
+      insert.setString(2, action.who());
+      insert.setString(3, action.action());
+      insert.setInt(4, action.status());
+      insert.executeUpdate();
+    }
+  }
+
+  /** The latest {@code limit} admin actions, newest first. */
+  public List<AdminAction> adminActions(int limit) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement query = connection.prepareStatement("SELECT at, who, action, status FROM admin_action ORDER BY at DESC")) {
+      query.setMaxRows(limit);
+      try (ResultSet rows = query.executeQuery()) {
+        List<AdminAction> actions = new ArrayList<>();
+        while (rows.next()) {
+          actions.add(new AdminAction(rows.getTimestamp(1).toInstant(), rows.getString(2), rows.getString(3), rows.getInt(4)));
+        }
+        return actions;
+      }
+    }
+  }
+
   public Optional<ModelRow> model(String hash) throws SQLException {
     return queryOne(ModelRow.SELECT + " WHERE hash = ?", hash);
   }

@@ -6,6 +6,7 @@ import static io.sn11.coordinator.http.ApiNode.hotkey;
 import static io.sn11.coordinator.http.ApiNode.model;
 import static io.sn11.coordinator.http.ApiNode.query;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -110,6 +111,31 @@ class HttpApiTest {
     assertEquals(first, again);
     // Even at another block: the model exists, it answers unchanged.
     assertEquals(first, checkModel(m.atBlock(20).json()).expect(200).body());
+  }
+
+  @Test
+  void everyAdminActionIsRecordedWithTheTokensFingerprintNeverTheToken() throws Exception {
+    Model m = model("audit", "model", hotkey("audit"), 10);
+    checkModel(m.json()).expect(200);
+    api.adminPost("/evaluate_model", m.json().put("priority", 1)).expectError(400, "priority");
+    api.post("/minerboard_update", JSON.createObjectNode().put("uid", 1)).expectError(401, "Authorization");
+
+    String fingerprint = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(TOKEN.getBytes(StandardCharsets.UTF_8)), 0, 6);
+    api.get("/admin/actions").expectError(401, "Authorization");
+    JsonNode actions =
+        ApiNode.await(
+            "both admin actions recorded",
+            () -> api.get("/admin/actions?limit=1000", "Authorization", "Bearer " + TOKEN).expect(200).body().path("actions"),
+            list -> list.findValues("action").stream().anyMatch(a -> a.asText().equals("evaluate_model")));
+    List<String> ours = new java.util.ArrayList<>();
+    for (JsonNode action : actions) {
+      assertEquals(fingerprint, action.path("who").asText(), action::toString);
+      assertFalse(action.toString().contains(TOKEN), "the token itself is never stored");
+      if (action.path("action").asText().equals("evaluate_model")) ours.add("evaluate_model " + action.path("status").asInt());
+      assertFalse(action.path("action").asText().equals("minerboard_update") && action.path("status").asInt() == 401, "a refused token is no admin");
+    }
+    assertTrue(ours.contains("evaluate_model 400"), ours::toString);
+    assertTrue(actions.findValues("action").stream().anyMatch(a -> a.asText().equals("check_model")), actions::toString);
   }
 
   @Test
