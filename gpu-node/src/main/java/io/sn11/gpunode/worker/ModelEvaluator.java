@@ -22,6 +22,7 @@ import io.sn11.gpunode.engine.model.ModelException;
 import io.sn11.gpunode.engine.safetensors.SafetensorsException;
 import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
 import io.sn11.gpunode.engine.tokenizer.Tokenizer;
+import io.sn11.gpunode.engine.tokenizer.TokenizerCheck;
 import io.sn11.gpunode.judge.JudgeOutcome;
 import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.HubClient;
@@ -73,6 +74,8 @@ public final class ModelEvaluator implements Evaluator {
     if (!precheck.passed()) {
       return failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER));
     }
+    String tokenizerProblem = TokenizerCheck.problemWith(dir.resolve("tokenizer.json"));
+    if (tokenizerProblem != null) return failed(tokenizerProblem, FailureCategory.MINER);
     progress.running();
     try (Backend backend = Backends.create(settings.backend(), settings.threads());
         Transformer transformer = Transformer.load(dir, backend);

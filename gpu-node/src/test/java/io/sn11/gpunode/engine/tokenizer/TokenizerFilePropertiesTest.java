@@ -1,6 +1,8 @@
 package io.sn11.gpunode.engine.tokenizer;
 
-import io.sn11.gpunode.engine.model.ModelException;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.sn11.gpunode.engine.tiny.TinyTokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,8 +17,9 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /**
- * A damaged tokenizer.json (a cut, a deletion, an insertion of random text) loads, or is refused with a
- * ModelException saying which file: never another exception out of the native library.
+ * A damaged tokenizer.json (a cut, a deletion, an insertion of random text) is judged in a separate JVM:
+ * usable, or refused with a reason naming the file. The native library aborts its process on some of
+ * these files (a Rust panic), which is why no damaged file is ever loaded in this JVM.
  */
 class TokenizerFilePropertiesTest {
   private static final String VALID = validFile();
@@ -30,6 +33,17 @@ class TokenizerFilePropertiesTest {
       return text;
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @net.jqwik.api.Example
+  void theUndamagedFileIsUsable() throws Exception {
+    Path file = Files.createTempFile("tokenizer", ".json");
+    try {
+      Files.writeString(file, VALID, StandardCharsets.UTF_8);
+      assertNull(TokenizerCheck.problemWith(file));
+    } finally {
+      Files.deleteIfExists(file);
     }
   }
 
@@ -47,8 +61,8 @@ class TokenizerFilePropertiesTest {
         .as(Damage::new);
   }
 
-  @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
-  void damagedTokenizerFilesLoadOrAreRefusedAsTheModelsFault(@ForAll("damage") Damage damage) throws IOException {
+  @Property(tries = 20, edgeCases = EdgeCasesMode.NONE)
+  void damagedTokenizerFilesAreJudgedWithoutEndangeringThisJvm(@ForAll("damage") Damage damage) throws Exception {
     StringBuilder text = new StringBuilder(VALID.substring(0, damage.cutAt()));
     int from = Math.min(damage.deleteFrom(), text.length());
     text.delete(from, Math.min(text.length(), from + damage.deleteLength()));
@@ -56,11 +70,8 @@ class TokenizerFilePropertiesTest {
     Path file = Files.createTempFile("tokenizer", ".json");
     try {
       Files.writeString(file, text, StandardCharsets.UTF_8);
-      try (Tokenizer tokenizer = Tokenizer.load(file)) {
-        tokenizer.encode("Hello there");
-      } catch (ModelException expected) {
-        // refused, naming the file
-      }
+      String problem = TokenizerCheck.problemWith(file);
+      if (problem != null) assertTrue(problem.startsWith(file.getFileName() + " is not a usable tokenizer: "), problem);
     } finally {
       Files.deleteIfExists(file);
     }
