@@ -18,9 +18,13 @@ final class ClusterOptions {
   @Option(names = "--port", defaultValue = "${env:SN11_PORT}", description = "Cluster port of this node (default: the role's file in config/; env SN11_PORT).")
   Integer port;
 
+  @Option(names = "--management-port", defaultValue = "${env:SN11_MANAGEMENT_PORT}", description = "Port of the health checks (/ready, /alive) and GET /cluster/members; 0 picks a free one (default: 8558; env SN11_MANAGEMENT_PORT; host: env SN11_MANAGEMENT_HOST, default 127.0.0.1).")
+  Integer managementPort;
+
   void putInto(Map<String, Object> options) {
     options.put("pekko.remote.artery.canonical.hostname", host);
     if (port != null) options.put("pekko.remote.artery.canonical.port", port);
+    if (managementPort != null) options.put("pekko.management.http.port", managementPort);
     List<String> seeds = seedNodes != null ? seedNodes : fromEnvironment();
     if (!seeds.isEmpty()) options.put("pekko.cluster.seed-nodes", seeds);
   }

@@ -51,8 +51,10 @@ final class ServeCommand implements Callable<Integer> {
         address.getHostString(), address.getPort(), data, System.getenv(AdminToken.ENV) != null ? "$" + AdminToken.ENV : AdminToken.file(data));
     System.out.printf(
         "Evaluating on this node from the model store %s; demo models ready to submit: %s.%n"
-            + "Cluster address %s: more gpu-nodes join with ./sn11 gpu-node --seed-node %s%n",
-        modelStore, String.join(", ", demoModels), Cluster.get(running.system()).selfMember().address(), Cluster.get(running.system()).selfMember().address());
+            + "Cluster address %s: more gpu-nodes join with ./sn11 gpu-node --seed-node %s%n"
+            + "Health checks and cluster membership on %s (/ready, /alive, /cluster/members).%n",
+        modelStore, String.join(", ", demoModels), Cluster.get(running.system()).selfMember().address(), Cluster.get(running.system()).selfMember().address(),
+        running.managementUri());
     System.out.flush();
     running.system().getWhenTerminated().toCompletableFuture().join();
     return 0;

@@ -13,6 +13,8 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.model.Uri;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,9 +33,11 @@ public final class Sn11Node implements AutoCloseable {
   }
 
   private final ActorSystem<Void> system;
+  private final Uri managementUri;
 
-  private Sn11Node(ActorSystem<Void> system) {
+  private Sn11Node(ActorSystem<Void> system, Uri managementUri) {
     this.system = system;
+    this.managementUri = managementUri;
   }
 
   /** Starts the node with {@code roles}; {@code config} should already hold the application's settings. */
@@ -52,7 +56,10 @@ public final class Sn11Node implements AutoCloseable {
         role.start(system);
         log.info("role {} started", role.name());
       }
-      return new Sn11Node(system);
+      // After the roles: a node reports ready only once what it serves is running.
+      Uri management = PekkoManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      log.info("health checks and cluster membership on {}", management);
+      return new Sn11Node(system, management);
     } catch (Exception | Error e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -62,6 +69,11 @@ public final class Sn11Node implements AutoCloseable {
 
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  /** Where Pekko Management answers ({@code /ready}, {@code /alive}, {@code /cluster/members}); the real port when 0 was configured. */
+  public Uri managementUri() {
+    return managementUri;
   }
 
   /** Leaves the cluster and stops through coordinated shutdown; waits until the system has terminated. */

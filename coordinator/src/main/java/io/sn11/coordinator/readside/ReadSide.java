@@ -66,6 +66,11 @@ public final class ReadSide implements AutoCloseable {
 
   /** True when the database answers within a second. */
   public boolean databaseAnswers() {
+    return answers(dataSource);
+  }
+
+  /** True when {@code dataSource} gives a connection that answers within a second. */
+  static boolean answers(DataSource dataSource) {
     try (Connection connection = dataSource.getConnection()) {
       return connection.isValid(1);
     } catch (SQLException e) {
