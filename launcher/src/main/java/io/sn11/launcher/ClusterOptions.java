@@ -12,7 +12,7 @@ final class ClusterOptions {
   @Option(names = "--seed-node", paramLabel = "ADDRESS", description = "A cluster node to join, e.g. pekko://sn11@10.0.0.1:25520 (repeatable; default: env SN11_SEED_NODES, comma-separated, else pekko.cluster.seed-nodes).")
   List<String> seedNodes;
 
-  @Option(names = "--host", defaultValue = "${env:SN11_HOST:-127.0.0.1}", description = "Address other nodes reach this one at (default: ${DEFAULT-VALUE}; env SN11_HOST).")
+  @Option(names = "--host", defaultValue = "${env:SN11_HOST}", description = "Address other nodes reach this one at (env SN11_HOST; else the configuration's, default: 127.0.0.1).")
   String host;
 
   @Option(names = "--port", defaultValue = "${env:SN11_PORT}", description = "Cluster port of this node (default: the role's file in config/; env SN11_PORT).")
@@ -22,7 +22,7 @@ final class ClusterOptions {
   Integer managementPort;
 
   void putInto(Map<String, Object> options) {
-    options.put("pekko.remote.artery.canonical.hostname", host);
+    if (host != null) options.put("pekko.remote.artery.canonical.hostname", host);
     if (port != null) options.put("pekko.remote.artery.canonical.port", port);
     if (managementPort != null) options.put("pekko.management.http.port", managementPort);
     List<String> seeds = seedNodes != null ? seedNodes : fromEnvironment();
