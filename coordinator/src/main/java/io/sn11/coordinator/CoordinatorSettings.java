@@ -88,6 +88,9 @@ public record CoordinatorSettings(
     if (c.hasPath("admin-token-env") && !c.getString("admin-token-env").isBlank()) {
       tokens.add(c.getString("admin-token-env"));
     }
+    List<String> tokenFiles = new ArrayList<>(c.getStringList("admin-token-files"));
+    if (c.hasPath("admin-token-file-env") && !c.getString("admin-token-file-env").isBlank()) tokenFiles.add(c.getString("admin-token-file-env"));
+    for (String file : tokenFiles) tokens.addAll(tokensIn(java.nio.file.Path.of(file)));
     CoordinatorSettings settings =
         new CoordinatorSettings(
             c.getString("http.host"),
@@ -113,6 +116,18 @@ public record CoordinatorSettings(
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
+  }
+
+  /** The tokens of an admin token file: one per line, blank lines and # comments skipped. */
+  static List<String> tokensIn(java.nio.file.Path file) {
+    try {
+      return java.nio.file.Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8).stream()
+          .map(String::trim)
+          .filter(line -> !line.isEmpty() && !line.startsWith("#"))
+          .toList();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("sn11.coordinator.admin-token-files: cannot read " + file + ": " + e.getMessage(), e);
+    }
   }
 
   private static RateLimits rateLimits(Config c) {
