@@ -36,11 +36,10 @@ final class CoordinatorCommand implements Callable<Integer> {
     CoordinatorRole coordinator = new CoordinatorRole();
     Sn11Node running = Sn11Node.start(config, List.of(coordinator));
     InetSocketAddress address = coordinator.httpAddress();
-    System.out.printf(
-        "SN11 coordinator %s is serving on http://%s:%d (seed nodes %s; health and membership on %s). Ctrl-C stops it.%n",
-        Cluster.get(running.system()).selfMember().address(), address.getHostString(), address.getPort(), config.getStringList("pekko.cluster.seed-nodes"), running.managementUri());
-    System.out.flush();
-    running.system().getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return Foreground.run(
+        running,
+        String.format(
+        "SN11 coordinator %s is serving on http://%s:%d (seed nodes %s; health and membership on %s). Ctrl-C stops it.",
+        Cluster.get(running.system()).selfMember().address(), address.getHostString(), address.getPort(), config.getStringList("pekko.cluster.seed-nodes"), running.managementUri()));
   }
 }

@@ -43,11 +43,10 @@ final class GpuNodeCommand implements Callable<Integer> {
     }
     GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
     Sn11Node running = Sn11Node.start(config, List.of(new GpuNodeRole()));
-    System.out.printf(
-        "gpu-node %s: %d slot(s), backend %s, model store %s; joining %s; health and membership on %s. Ctrl-C stops it.%n",
-        Cluster.get(running.system()).selfMember().address(), settings.slots(), settings.backend(), settings.modelStore(), config.getStringList("pekko.cluster.seed-nodes"), running.managementUri());
-    System.out.flush();
-    running.system().getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return Foreground.run(
+        running,
+        String.format(
+        "gpu-node %s: %d slot(s), backend %s, model store %s; joining %s; health and membership on %s. Ctrl-C stops it.",
+        Cluster.get(running.system()).selfMember().address(), settings.slots(), settings.backend(), settings.modelStore(), config.getStringList("pekko.cluster.seed-nodes"), running.managementUri()));
   }
 }

@@ -46,17 +46,15 @@ final class ServeCommand implements Callable<Integer> {
     CoordinatorRole coordinator = new CoordinatorRole();
     Sn11Node running = Sn11Node.start(config, List.of(coordinator, new GpuNodeRole()));
     InetSocketAddress address = coordinator.httpAddress();
-    System.out.printf(
-        "SN11 is serving on http://%s:%d (data in %s; admin token in %s). Ctrl-C stops it.%n",
-        address.getHostString(), address.getPort(), data, System.getenv(AdminToken.ENV) != null ? "$" + AdminToken.ENV : AdminToken.file(data));
-    System.out.printf(
+    String where =
+        String.format(
+            "SN11 is serving on http://%s:%d (data in %s; admin token in %s). Ctrl-C stops it.",
+            address.getHostString(), address.getPort(), data, System.getenv(AdminToken.ENV) != null ? "$" + AdminToken.ENV : AdminToken.file(data));
+    return Foreground.run(running, where + System.lineSeparator() + String.format(
         "Evaluating on this node from the model store %s; demo models ready to submit: %s.%n"
             + "Cluster address %s: more gpu-nodes join with ./sn11 gpu-node --seed-node %s%n"
-            + "Health checks and cluster membership on %s (/ready, /alive, /cluster/members).%n",
+            + "Health checks and cluster membership on %s (/ready, /alive, /cluster/members).",
         modelStore, String.join(", ", demoModels), Cluster.get(running.system()).selfMember().address(), Cluster.get(running.system()).selfMember().address(),
-        running.managementUri());
-    System.out.flush();
-    running.system().getWhenTerminated().toCompletableFuture().join();
-    return 0;
+        running.managementUri()));
   }
 }
