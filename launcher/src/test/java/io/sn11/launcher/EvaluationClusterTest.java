@@ -92,6 +92,14 @@ class EvaluationClusterTest {
     return last.get();
   }
 
+  /** The node's /metrics from its management port. */
+  private static String scrape(Sn11Node node) throws Exception {
+    java.net.URI metrics = java.net.URI.create(node.managementUri().toString() + "/metrics");
+    return java.net.http.HttpClient.newHttpClient()
+        .send(java.net.http.HttpRequest.newBuilder(metrics).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
   private static List<String> eventTypes(Model model) throws Exception {
     List<String> types = new ArrayList<>();
     coordinator.get("/models/" + model.hash() + "/events").expect(200).body().path("events").forEach(e -> types.add(e.path("type").asText()));
@@ -141,6 +149,23 @@ class EvaluationClusterTest {
       assertEquals("Submitted", history.get(0));
       assertTrue(history.containsAll(List.of("PrecheckStarted", "RunningStarted", "ProgressReported")), history::toString);
       assertEquals("EvaluationCompleted", history.get(history.size() - 1));
+
+      String coordinatorMetrics = scrape(coordinator.node());
+      for (String expected :
+          List.of(
+              "sn11_evaluation_attempts_total{category=\"\",outcome=\"completed\"}",
+              "sn11_evaluation_attempts_total{category=\"\",outcome=\"started\"}",
+              "sn11_http_request_seconds_count{route=\"evaluate_model\",status=\"200\"}",
+              "sn11_models{status=\"COMPLETED\"}",
+              "sn11_cluster_members{role=\"gpu-node\",status=\"Up\"} 1",
+              "sn11_entity_command_seconds_count{command=\"Complete\"}")) {
+        assertTrue(coordinatorMetrics.contains(expected), () -> "coordinator /metrics should have " + expected + ":\n" + coordinatorMetrics);
+      }
+      String workerMetrics = scrape(gpuNode);
+      for (String expected :
+          List.of("sn11_evaluation_phase_seconds_count{phase=\"eval\"}", "sn11_tokens_per_second{backend=\"cpu\",kind=\"scoring\"}")) {
+        assertTrue(workerMetrics.contains(expected), () -> "gpu-node /metrics should have " + expected + ":\n" + workerMetrics);
+      }
 
       JsonNode failed = awaitStatus(missing, "FAILED");
       JsonNode failure = failed.path("details").path("failure");

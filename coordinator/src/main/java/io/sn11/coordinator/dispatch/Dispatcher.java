@@ -2,6 +2,8 @@ package io.sn11.coordinator.dispatch;
 
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.metrics.Sn11Metrics;
 import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.cluster.work.EvaluationWork.Assignment;
 import io.sn11.cluster.work.EvaluationWork.Claim;
@@ -80,7 +82,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     INSTANCE
   }
 
-  private record Polled(List<AttemptRow> queued, List<AttemptRow> active) implements Command {}
+  private record Polled(List<AttemptRow> queued, List<AttemptRow> active, Map<ModelStatus, Integer> byStatus) implements Command {}
 
   private record PollFailed(Throwable cause) implements Command {}
 
@@ -119,6 +121,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private final Executor blocking;
   private final Clock clock;
   private final ClusterSharding sharding;
+  private final Sn11Metrics metrics;
 
   private WorkPullingProducerController.RequestNext<Job> demand;
   private final ArrayDeque<String> queue = new ArrayDeque<>();
@@ -149,6 +152,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     this.blocking = blocking;
     this.clock = clock;
     this.sharding = ClusterSharding.get(context.getSystem());
+    this.metrics = Sn11Metrics.get(context.getSystem());
 
     // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
     ActorRef<WorkPullingProducerController.Command<Job>> producer =
@@ -202,7 +206,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
 
   private Polled poll() {
     try {
-      return new Polled(readSide.queuedModels(dispatch.pollBatch()), readSide.activeAttempts());
+      return new Polled(readSide.queuedModels(dispatch.pollBatch()), readSide.activeAttempts(), readSide.modelsByStatus());
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException("cannot read the queue from the read side: " + e.getMessage(), e);
     }
@@ -216,6 +220,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
 
   private Behavior<Command> onPolled(Polled polled) {
     polling = false;
+    for (ModelStatus status : ModelStatus.values()) metrics.queue.labelValues(status.name()).set(polled.byStatus().getOrDefault(status, 0));
     getContext().getLog().debug("polled: queued {}, active {}, demand {}", polled.queued(), polled.active(), demand != null);
     Instant orphanDeadline = clock.instant().plus(dispatch.leaseTimeout());
     Map<String, Integer> activeAttempts = new HashMap<>();
@@ -291,6 +296,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     leases.put(claim.hash(), new Lease(state.attempt(), claim.worker(), claim.workerRef(), now.plus(dispatch.leaseTimeout())));
     recentClaims.put(claim.hash(), new ClaimedAttempt(state.attempt(), now));
     watch(claim.workerRef());
+    metrics.evaluations.labelValues("started", "").inc();
     getContext().getLog().info("model {} attempt {} claimed by {}", claim.hash(), state.attempt(), claim.worker());
     claim.replyTo().tell(StatusReply.success(new Assignment(claim.hash(), state.attempt(), state.details(), dispatch.heartbeatInterval())));
     return this;
@@ -306,7 +312,10 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private void report(Report report) {
     Lease lease = leases.get(report.hash());
     if (report.update().isFinal()) {
-      if (lease != null && lease.attempt() == report.attempt()) leases.remove(report.hash());
+      if (lease != null && lease.attempt() == report.attempt()) {
+        leases.remove(report.hash());
+        countOutcome(report.update());
+      }
     } else if (lease != null && lease.attempt() == report.attempt()) {
       leases.put(report.hash(), lease.renewedUntil(clock.instant().plus(dispatch.leaseTimeout()), lease.worker(), lease.workerRef()));
     }
@@ -327,6 +336,15 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
       return replyTo -> new ModelEvaluation.StartRunning(attempt, replyTo);
     }
     throw new IllegalArgumentException("unknown update " + update);
+  }
+
+  /** Once per attempt: the final report that ends its lease. */
+  private void countOutcome(Update update) {
+    if (update instanceof Failed failed) {
+      metrics.evaluations.labelValues("failed", failed.failure().category().wireName()).inc();
+    } else {
+      metrics.evaluations.labelValues("completed", "").inc();
+    }
   }
 
   private void watch(ActorRef<?> workerRef) {
@@ -350,6 +368,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private void abandon(String hash, Lease lease, String reason) {
     leases.remove(hash);
     getContext().getLog().warn("model {} attempt {} abandoned: {}", hash, lease.attempt(), reason);
+    metrics.evaluations.labelValues("failed", FailureCategory.INFRASTRUCTURE.wireName()).inc();
     askEntity(hash, replyTo -> new ModelEvaluation.Fail(lease.attempt(), new Failure(reason, FailureCategory.INFRASTRUCTURE), replyTo));
   }
 
@@ -359,6 +378,17 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
 
   private CompletionStage<ModelEvaluation.State> askEntity(
       String hash, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command) {
-    return sharding.entityRefFor(ModelEvaluation.TYPE_KEY, hash).askWithStatus(command::apply, askTimeout);
+    long started = System.nanoTime();
+    String[] commandName = new String[1];
+    return sharding
+        .entityRefFor(ModelEvaluation.TYPE_KEY, hash)
+        .<ModelEvaluation.State>askWithStatus(
+            replyTo -> {
+              ModelEvaluation.Command sent = command.apply(replyTo);
+              commandName[0] = sent.getClass().getSimpleName();
+              return sent;
+            },
+            askTimeout)
+        .whenComplete((state, failure) -> metrics.entityCommands.labelValues(commandName[0] == null ? "unsent" : commandName[0]).observe((System.nanoTime() - started) / 1e9));
   }
 }

@@ -11,6 +11,7 @@ import io.sn11.cluster.scoring.ModelHash;
 import io.sn11.cluster.scoring.ScoreInputs;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.scoring.TotalScore;
+import io.sn11.cluster.metrics.Sn11Metrics;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.time.Duration;
 import java.net.InetAddress;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -76,6 +78,7 @@ public final class HttpApi extends AllDirectives {
   private final AdminTokens adminTokens;
   private final TokenBuckets openSubmissionLimiter;
   private final Map<String, TokenBuckets> rateLimits;
+  private final Sn11Metrics metrics;
   private final Materializer materializer;
 
   public HttpApi(
@@ -98,6 +101,7 @@ public final class HttpApi extends AllDirectives {
     this.views = new JsonViews(mapper);
     this.adminTokens = new AdminTokens(settings.adminTokens());
     this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
+    this.metrics = Sn11Metrics.get(system);
     this.rateLimits =
         CoordinatorSettings.ROUTE_NAMES.stream()
             .collect(
@@ -396,20 +400,33 @@ public final class HttpApi extends AllDirectives {
   // ---- plumbing ---------------------------------------------------------------------------------
 
   /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
-  /** The route's rate limit per client address: 429 with Retry-After once the client's bucket is empty. */
+  /**
+   * Every route goes through here: its latency and status are measured, and its rate limit per client
+   * address answers 429 with Retry-After once the client's bucket is empty.
+   */
   private Route limited(String route, java.util.function.Supplier<Route> inner) {
     TokenBuckets buckets = rateLimits.get(route);
     return extractRequest(
         request -> {
-          String client =
-              request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress).map(InetAddress::getHostAddress).orElse("unknown");
-          if (buckets.tryAcquire(client)) return inner.get();
-          long retryAfter = buckets.secondsUntilNext(client);
-          return complete(
-              error(StatusCodes.TOO_MANY_REQUESTS, null, "too many requests to " + route + " from " + client + "; retry in " + retryAfter + " s")
-                  .addHeader(RetryAfter.create(retryAfter)));
+          long started = System.nanoTime();
+          return mapResponse(
+              response -> {
+                metrics.httpRequests.labelValues(route, Integer.toString(response.status().intValue())).observe((System.nanoTime() - started) / 1e9);
+                return response;
+              },
+              () -> rateLimited(route, buckets, request, inner));
         });
   }
+
+  private Route rateLimited(String route, TokenBuckets buckets, HttpRequest request, java.util.function.Supplier<Route> inner) {
+    String client = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress).map(InetAddress::getHostAddress).orElse("unknown");
+    if (buckets.tryAcquire(client)) return inner.get();
+    long retryAfter = buckets.secondsUntilNext(client);
+    return complete(
+        error(StatusCodes.TOO_MANY_REQUESTS, null, "too many requests to " + route + " from " + client + "; retry in " + retryAfter + " s")
+            .addHeader(RetryAfter.create(retryAfter)));
+  }
+
 
   private Route withBody(BodyHandler handler) {
     return optionalHeaderValueByName(

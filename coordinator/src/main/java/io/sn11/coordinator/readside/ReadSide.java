@@ -117,6 +117,17 @@ public final class ReadSide implements AutoCloseable {
     return attempts("WHERE status = 'QUEUED' ORDER BY submitted_at, hash", limit);
   }
 
+  /** How many models are in each status (statuses without models are absent). */
+  public Map<ModelStatus, Integer> modelsByStatus() throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement query = connection.prepareStatement("SELECT status, COUNT(*) FROM model_record GROUP BY status");
+        ResultSet rows = query.executeQuery()) {
+      Map<ModelStatus, Integer> counts = new java.util.EnumMap<>(ModelStatus.class);
+      while (rows.next()) counts.put(ModelStatus.valueOf(rows.getString(1)), rows.getInt(2));
+      return counts;
+    }
+  }
+
   /** Every model in precheck or running: the attempts that some worker should be holding a lease on. */
   public List<AttemptRow> activeAttempts() throws SQLException {
     return attempts("WHERE status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);

@@ -5,6 +5,8 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.cluster.work.EvaluationWork.Assignment;
 import io.sn11.cluster.work.EvaluationWork.DispatcherCommand;
+import io.sn11.cluster.metrics.Sn11Metrics;
+import io.sn11.cluster.work.EvaluationWork.Completed;
 import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Job;
 import io.sn11.cluster.work.EvaluationWork.Progress;
@@ -74,6 +76,9 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     final Assignment assignment;
     String lastPhase;
     Instant lastProgressSent = Instant.MIN;
+    /** The phase the evaluation is in, and since when (for the phase durations). */
+    String phase = "claim";
+    long phaseStartedNanos = System.nanoTime();
     Update outcome;
     int finalTries;
 
@@ -95,6 +100,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
   private final Evaluator evaluator;
   private final Executor evaluationThreads;
   private final Clock clock;
+  private final Sn11Metrics metrics;
 
   private ActorRef<DispatcherCommand> dispatcher;
   /** A delivered job not claimed yet (waiting for a dispatcher, or for its answer). */
@@ -117,6 +123,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     this.evaluator = evaluator;
     this.evaluationThreads = evaluationThreads;
     this.clock = clock;
+    this.metrics = Sn11Metrics.get(context.getSystem());
 
     context
         .getSystem()
@@ -217,6 +224,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
   private Behavior<Command> onRunReported(RunReported reported) {
     if (!isCurrent(reported.attempt()) || current.outcome != null) return this;
     Update update = reported.update();
+    if (update instanceof Progress progress) enterPhase(progress.phase());
     Instant now = clock.instant();
     if (update instanceof Progress progress) {
       boolean newPhase = !progress.phase().equals(current.lastPhase);
@@ -233,6 +241,8 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
   private Behavior<Command> onRunFinished(RunFinished finished) {
     if (!isCurrent(finished.attempt()) || current.outcome != null) return this;
     current.outcome = finished.outcome();
+    enterPhase("result");
+    if (finished.outcome() instanceof Completed completed) recordSpeed(completed.evaluationInfo());
     return sendFinal(finished.attempt());
   }
 
@@ -250,6 +260,33 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
       dispatcher.tell(new EvaluationWork.Heartbeat(a.hash(), a.attempt(), workerName, getContext().getSelf()));
     }
     return this;
+  }
+
+  /** Closes the current phase's duration when the evaluation moves on to another. */
+  private void enterPhase(String phase) {
+    if (phase.equals(current.phase)) return;
+    long now = System.nanoTime();
+    metrics.evaluationPhases.labelValues(current.phase).observe((now - current.phaseStartedNanos) / 1e9);
+    current.phase = phase;
+    current.phaseStartedNanos = now;
+  }
+
+  /** Tokens per second of a completed evaluation, from what it recorded: scoring and generation. */
+  private void recordSpeed(java.util.Map<String, String> info) {
+    String backend = info.getOrDefault("backend", "unknown");
+    String latencyMs = info.get("mean_forward_latency_ms");
+    String samples = info.get("samples");
+    String scoredTokens = info.get("scored_tokens");
+    String generation = info.get("generation_tokens_per_second");
+    try {
+      if (latencyMs != null && samples != null && scoredTokens != null) {
+        double seconds = Double.parseDouble(latencyMs) * Integer.parseInt(samples) / 1000;
+        if (seconds > 0) metrics.tokensPerSecond.labelValues(backend, "scoring").set(Integer.parseInt(scoredTokens) / seconds);
+      }
+      if (generation != null) metrics.tokensPerSecond.labelValues(backend, "generation").set(Double.parseDouble(generation));
+    } catch (NumberFormatException notAFigure) {
+      getContext().getLog().warn("evaluation info with a malformed speed figure: {}", info);
+    }
   }
 
   // ---- the result -------------------------------------------------------------------------------
