@@ -26,7 +26,15 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
@@ -73,13 +81,28 @@ public final class CoordinatorRole implements Sn11Node.Role {
             blocking,
             jsonMapper());
     ServerBinding binding =
-        Http.get(system)
-            .newServerAt(settings.httpHost(), settings.httpPort())
+        serverAt(system, settings)
             .bind(api.routes())
             .toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     httpAddress = binding.localAddress();
+  }
+
+  /** The API's server: HTTPS with the configured key store, else plain HTTP. */
+  private static ServerBuilder serverAt(ActorSystem<?> system, CoordinatorSettings settings) throws Exception {
+    ServerBuilder server = Http.get(system).newServerAt(settings.httpHost(), settings.httpPort());
+    CoordinatorSettings.Tls tls = settings.tls();
+    if (tls == null) return server;
+    KeyStore keyStore = KeyStore.getInstance(tls.keyStoreType());
+    try (InputStream in = Files.newInputStream(tls.keyStore())) {
+      keyStore.load(in, tls.keyStorePassword());
+    }
+    KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    keys.init(keyStore, tls.keyStorePassword());
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keys.getKeyManagers(), null, new SecureRandom());
+    return server.enableHttps(ConnectionContext.httpsServer(context));
   }
 
   /** Where the HTTP API listens (the real port when 0 was configured); null before start. */

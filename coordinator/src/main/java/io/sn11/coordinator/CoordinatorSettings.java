@@ -12,6 +12,7 @@ public record CoordinatorSettings(
     int httpPort,
     long maxBodyBytes,
     Duration askTimeout,
+    Tls tls,
     RateLimits rateLimits,
     List<String> adminTokens,
     boolean openSubmissions,
@@ -24,6 +25,14 @@ public record CoordinatorSettings(
     int projectionParallelism,
     Dispatch dispatch,
     Database database) {
+
+  /** HTTPS for the API: the key store with the server's key and certificate chain; null when plain HTTP. */
+  public record Tls(java.nio.file.Path keyStore, String keyStoreType, char[] keyStorePassword) {
+    @Override
+    public String toString() { // never shows the password
+      return "Tls[keyStore=" + keyStore + ", type=" + keyStoreType + "]";
+    }
+  }
 
   /** {@code requests} in a burst per client address, refilled evenly over {@code per}. */
   public record RateLimit(int requests, Duration per) {}
@@ -97,6 +106,7 @@ public record CoordinatorSettings(
             c.getInt("http.port"),
             c.getBytes("http.max-body-bytes"),
             c.getDuration("http.ask-timeout"),
+            tls(c.getConfig("http.tls")),
             rateLimits(c.getConfig("http.rate-limits")),
             List.copyOf(tokens),
             c.getBoolean("submissions.open"),
@@ -116,6 +126,14 @@ public record CoordinatorSettings(
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
+  }
+
+  private static Tls tls(Config c) {
+    if (!c.getBoolean("enabled")) return null;
+    String keyStore = c.getString("key-store");
+    require(!keyStore.isBlank(), "sn11.coordinator.http.tls.key-store is required when tls.enabled (or SN11_TLS_KEY_STORE)");
+    require(java.nio.file.Files.isReadable(java.nio.file.Path.of(keyStore)), "sn11.coordinator.http.tls.key-store " + keyStore + " cannot be read");
+    return new Tls(java.nio.file.Path.of(keyStore), c.getString("key-store-type"), c.getString("key-store-password").toCharArray());
   }
 
   /** The tokens of an admin token file: one per line, blank lines and # comments skipped. */

@@ -64,6 +64,11 @@ public final class ApiNode implements AutoCloseable {
     return new ApiNode(node, URI.create("http://127.0.0.1:" + role.httpAddress().getPort()));
   }
 
+  /** Where the API listens, as {@code http://127.0.0.1:PORT}. */
+  public URI base() {
+    return base;
+  }
+
   public HttpClient client() {
     return client;
   }
