@@ -61,13 +61,22 @@ public final class ApiNode implements AutoCloseable {
     return new ApiNode(node, URI.create("http://127.0.0.1:" + role.httpAddress().getPort()));
   }
 
+  /** A client for a node running elsewhere (another process) that answers at {@code base}; closing it stops nothing. */
+  public static ApiNode at(URI base) {
+    return new ApiNode(null, base);
+  }
+
+  public URI base() {
+    return base;
+  }
+
   public Sn11Node node() {
     return node;
   }
 
   @Override
   public void close() throws Exception {
-    node.close();
+    if (node != null) node.close();
   }
 
   // ---- requests -----------------------------------------------------------------------------------
