@@ -64,6 +64,7 @@ public final class ClusterProcesses implements AutoCloseable {
     private final int clusterPort;
     private final URI http;
     private Process process;
+    private CompletableFuture<Void> serving;
 
     private Node(String name, List<String> command, int clusterPort, URI http) {
       this.name = name;
@@ -81,9 +82,9 @@ public final class ClusterProcesses implements AutoCloseable {
       return "pekko://sn11@127.0.0.1:" + clusterPort;
     }
 
-    /** The prefix of its worker slots' names in PrecheckStarted events ("host:port/slot-N"). */
+    /** The prefix of its worker slots' names in PrecheckStarted events ("system@host:port/slot-N"). */
     public String workerPrefix() {
-      return "127.0.0.1:" + clusterPort + "/";
+      return "sn11@127.0.0.1:" + clusterPort + "/";
     }
 
     public ApiNode api() {
@@ -97,37 +98,46 @@ public final class ClusterProcesses implements AutoCloseable {
 
     /** Starts the process and waits for its serving line (and a healthy /hc on a coordinator). */
     public Node start() throws Exception {
+      launch();
+      awaitServing();
+      return this;
+    }
+
+    private void launch() throws IOException {
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
       builder.environment().put("SN11_ADMIN_TOKEN", ApiNode.TOKEN);
       for (String inherited : List.of("SN11_DB_URL", "SN11_DB_USER", "SN11_DB_PASSWORD", "SN11_SEED_NODES", "SN11_HOST", "SN11_PORT")) {
         builder.environment().remove(inherited);
       }
       process = builder.start();
-      CompletableFuture<Void> serving = new CompletableFuture<>();
+      serving = new CompletableFuture<>();
       Process started = process;
+      CompletableFuture<Void> servingLine = serving;
       Thread reader =
           new Thread(
               () -> {
                 try (BufferedReader lines = new BufferedReader(new InputStreamReader(started.getInputStream(), StandardCharsets.UTF_8))) {
                   for (String line; (line = lines.readLine()) != null; ) {
                     System.out.println("[" + name + "] " + line);
-                    if (line.contains("Ctrl-C stops it.")) serving.complete(null);
+                    if (line.contains("Ctrl-C stops it.")) servingLine.complete(null);
                   }
                 } catch (IOException ignored) {
                   // the process went away
                 } finally {
-                  serving.completeExceptionally(new AssertionError(name + " exited without its serving line"));
+                  servingLine.completeExceptionally(new AssertionError(name + " exited without its serving line"));
                 }
               },
               name + "-output");
       reader.setDaemon(true);
       reader.start();
+    }
+
+    private void awaitServing() throws Exception {
       serving.get(3, TimeUnit.MINUTES);
       if (http != null) {
         ApiNode api = api();
         ApiNode.await(name + " /hc healthy", Duration.ofMinutes(2), () -> healthy(api), ok -> ok);
       }
-      return this;
     }
 
     /** SIGKILL: no shutdown hook, no leaving the cluster. */
@@ -146,6 +156,12 @@ public final class ClusterProcesses implements AutoCloseable {
       Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
       assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal + " " + name);
     }
+  }
+
+  /** Starts the nodes side by side (JVM starts overlap) and waits until every one serves. */
+  public static void startAll(Node... nodes) throws Exception {
+    for (Node node : nodes) node.launch();
+    for (Node node : nodes) node.awaitServing();
   }
 
   private static boolean healthy(ApiNode api) {
@@ -228,7 +244,7 @@ public final class ClusterProcesses implements AutoCloseable {
     return Files.writeString(dir.resolve(name + ".conf"), settings, StandardCharsets.UTF_8);
   }
 
-  private static Path repositoryFile(String relative) {
+  static Path repositoryFile(String relative) {
     for (Path candidate : List.of(Path.of("..").resolve(relative), Path.of(relative))) {
       if (Files.isRegularFile(candidate)) return candidate;
     }

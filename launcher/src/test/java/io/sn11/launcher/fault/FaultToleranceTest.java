@@ -43,8 +43,9 @@ class FaultToleranceTest {
   void aGpuNodeKilledWhileEvaluatingLeavesItsModelToTheOtherNode() throws Exception {
     try (ClusterProcesses cluster = ClusterProcesses.start(tmp)) {
       Node a = cluster.coordinator("coordinator-a", "").start();
-      Node b = cluster.coordinator("coordinator-b", "", a).start();
-      List<Node> gpuNodes = List.of(cluster.gpuNode("gpu-1", SLOW_EVALUATION, a, b).start(), cluster.gpuNode("gpu-2", SLOW_EVALUATION, a, b).start());
+      Node b = cluster.coordinator("coordinator-b", "", a);
+      List<Node> gpuNodes = List.of(cluster.gpuNode("gpu-1", SLOW_EVALUATION, a, b), cluster.gpuNode("gpu-2", SLOW_EVALUATION, a, b));
+      ClusterProcesses.startAll(b, gpuNodes.get(0), gpuNodes.get(1));
       ApiNode api = b.api();
       Model model = ApiNode.model("sn11-demo", "tiny-llama", ApiNode.hotkey("gpu-node-killed"), 1_000);
       api.adminPost("/evaluate_model", model.json()).expect(200);
@@ -67,8 +68,8 @@ class FaultToleranceTest {
   void aCoordinatorKilledHandsItsEntitiesToTheSurvivor() throws Exception {
     try (ClusterProcesses cluster = ClusterProcesses.start(tmp)) {
       Node a = cluster.coordinator("coordinator-a", "").start();
-      Node b = cluster.coordinator("coordinator-b", "", a).start();
-      cluster.gpuNode("gpu-1", "", a, b).start();
+      Node b = cluster.coordinator("coordinator-b", "", a);
+      ClusterProcesses.startAll(b, cluster.gpuNode("gpu-1", "", a, b));
       ApiNode viaA = a.api();
       ApiNode survivor = b.api();
 
@@ -110,8 +111,9 @@ class FaultToleranceTest {
   void stoppingAndStartingEveryNodeBringsBackRecordsRegistryAndTheMovingAverage() throws Exception {
     try (ClusterProcesses cluster = ClusterProcesses.start(tmp)) {
       Node a = cluster.coordinator("coordinator-a", "").start();
-      Node b = cluster.coordinator("coordinator-b", "", a).start();
-      Node gpu = cluster.gpuNode("gpu-1", "", a, b).start();
+      Node b = cluster.coordinator("coordinator-b", "", a);
+      Node gpu = cluster.gpuNode("gpu-1", "", a, b);
+      ClusterProcesses.startAll(b, gpu);
       ApiNode api = a.api();
       Model evaluated = ApiNode.model("sn11-demo", "tiny-llama", ApiNode.hotkey("restart"), 150);
       Model scoredA = ApiNode.model("bob-org", "scored-a", ApiNode.hotkey("bob"), 100);
@@ -131,7 +133,8 @@ class FaultToleranceTest {
       assertTrue(weights.get("folded").asBoolean(), weights::toString);
 
       for (Node node : List.of(gpu, b, a)) node.stop();
-      for (Node node : List.of(a, b, gpu)) node.start();
+      a.start();
+      ClusterProcesses.startAll(b, gpu);
 
       for (Node node : List.of(a, b)) {
         ApiNode again = node.api();
@@ -193,8 +196,9 @@ class FaultToleranceTest {
   void aGpuNodeStoppedPastTheFailureDetectorIsDownedAndDoesNotReportTwice() throws Exception {
     try (ClusterProcesses cluster = ClusterProcesses.start(tmp)) {
       Node a = cluster.coordinator("coordinator-a", "").start();
-      Node b = cluster.coordinator("coordinator-b", "", a).start();
-      List<Node> gpuNodes = List.of(cluster.gpuNode("gpu-1", SLOW_EVALUATION, a, b).start(), cluster.gpuNode("gpu-2", SLOW_EVALUATION, a, b).start());
+      Node b = cluster.coordinator("coordinator-b", "", a);
+      List<Node> gpuNodes = List.of(cluster.gpuNode("gpu-1", SLOW_EVALUATION, a, b), cluster.gpuNode("gpu-2", SLOW_EVALUATION, a, b));
+      ClusterProcesses.startAll(b, gpuNodes.get(0), gpuNodes.get(1));
       ApiNode api = a.api();
       Model model = ApiNode.model("sn11-demo", "tiny-llama", ApiNode.hotkey("gpu-node-stopped"), 1_000);
       api.adminPost("/evaluate_model", model.json()).expect(200);
