@@ -72,6 +72,7 @@ public final class HttpApi extends AllDirectives {
   private final AdminTokens adminTokens;
   private final HotkeyRateLimiter openSubmissionLimiter;
   private final Materializer materializer;
+  private final DatabaseProbe database;
 
   public HttpApi(
       ActorSystem<?> system,
@@ -94,6 +95,7 @@ public final class HttpApi extends AllDirectives {
     this.adminTokens = new AdminTokens(settings.adminTokens());
     this.openSubmissionLimiter = new HotkeyRateLimiter(settings.openRatePerHotkeyPerHour(), System::nanoTime);
     this.materializer = Materializer.matFromSystem(system);
+    this.database = new DatabaseProbe(system, readSide::databaseAnswers, blocking);
   }
 
   public Route routes() {
@@ -102,20 +104,28 @@ public final class HttpApi extends AllDirectives {
         () ->
             concat(
                 path("hc", () -> get(() -> respond(this::health))),
-                path("check_model", () -> post(() -> withBody(this::checkModel))),
-                path("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))),
-                path("minerboard_update", () -> post(() -> admin(() -> withBody(body -> minerboardUpdate(body))))),
-                path("minerboard", () -> get(() -> respond(this::minerboard))),
-                path("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query))))),
                 path(PathMatchers.segment("weights").slash("preview"), () -> post(() -> withBody(this::preview))),
-                path("evaluate_model", () -> post(() -> admin(() -> withBody(this::evaluateModel)))),
-                path(PathMatchers.segment("admin").slash("results"), () -> post(() -> admin(() -> withBody(this::recordResult)))),
-                path(
-                    PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
-                    hash -> get(() -> respond(() -> events(hash)))),
-                path(
-                    PathMatchers.segment("models").slash(PathMatchers.segment()).slash("verdicts"),
-                    hash -> get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))));
+                withDatabase(
+                    concat(
+                        path("check_model", () -> post(() -> withBody(this::checkModel))),
+                        path("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))),
+                        path("minerboard_update", () -> post(() -> admin(() -> withBody(body -> minerboardUpdate(body))))),
+                        path("minerboard", () -> get(() -> respond(this::minerboard))),
+                        path("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query))))),
+                        path("evaluate_model", () -> post(() -> admin(() -> withBody(this::evaluateModel)))),
+                        path(PathMatchers.segment("admin").slash("results"), () -> post(() -> admin(() -> withBody(this::recordResult)))),
+                        path(
+                            PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
+                            hash -> get(() -> respond(() -> events(hash)))),
+                        path(
+                            PathMatchers.segment("models").slash(PathMatchers.segment()).slash("verdicts"),
+                            hash -> get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))))));
+  }
+
+  /** Routes that read or write the database: 503 at once while it does not answer (see {@link DatabaseProbe}). */
+  private Route withDatabase(Route inner) {
+    // Decided per request: the route tree itself is built once.
+    return extractRequestContext(request -> database.answering() ? inner : complete(databaseUnavailable()));
   }
 
   // ---- routes -----------------------------------------------------------------------------------
@@ -431,9 +441,13 @@ public final class HttpApi extends AllDirectives {
     if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
     if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
     if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
-    if (cause instanceof SQLException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
+    if (cause instanceof SQLException) return databaseUnavailable();
     log.error("request failed", cause);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, null, "internal error");
+  }
+
+  private HttpResponse databaseUnavailable() {
+    return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
   }
 
   private ApiException tooLarge() {
