@@ -283,7 +283,7 @@ public final class ClusterProcesses implements AutoCloseable {
   public void close() throws Exception {
     for (Node node : nodes) {
       if (node.process != null && node.process.isAlive()) {
-        node.signal("CONT");
+        // SIGKILL ends a SIGSTOPped process too.
         node.process.destroyForcibly();
         node.process.waitFor(30, TimeUnit.SECONDS);
       }

@@ -175,7 +175,7 @@ class FaultToleranceTest {
         assertEquals(503, front.get(0).get("/hc").status(), "/hc while PostgreSQL is down");
         cluster.startPostgres();
         int afterOutage = outcomes.size();
-        ApiNode.await("a submission accepted after PostgreSQL is back", RECOVERY,
+        ApiNode.await("submissions accepted again after PostgreSQL is back", RECOVERY,
             () -> outcomes.subList(afterOutage, outcomes.size()).stream().filter(o -> o.status() == 200).count(), n -> n >= 4);
       } finally {
         loading.set(false);
