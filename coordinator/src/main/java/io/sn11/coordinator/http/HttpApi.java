@@ -80,6 +80,7 @@ public final class HttpApi extends AllDirectives {
   private final Map<String, TokenBuckets> rateLimits;
   private final Sn11Metrics metrics;
   private final Materializer materializer;
+  private final DatabaseProbe database;
 
   public HttpApi(
       ActorSystem<?> system,
@@ -112,6 +113,7 @@ public final class HttpApi extends AllDirectives {
                       return new TokenBuckets(limit.requests(), limit.per(), System::nanoTime);
                     }));
     this.materializer = Materializer.matFromSystem(system);
+    this.database = new DatabaseProbe(system, readSide::databaseAnswers, blocking);
   }
 
   public Route routes() {
@@ -120,29 +122,35 @@ public final class HttpApi extends AllDirectives {
         () ->
             concat(
                 path("hc", () -> limited("hc", () -> get(() -> respond(this::health)))),
-                path("check_model", () -> limited("check_model", () -> post(() -> withBody(this::checkModel)))),
+                path(PathMatchers.segment("weights").slash("preview"), () -> limited("weights_preview", () -> post(() -> withBody(this::preview)))),
+                path("check_model", () -> limited("check_model", () -> withDatabase(post(() -> withBody(this::checkModel))))),
                 path(
                     "model_submission_details",
-                    () -> limited("model_submission_details", () -> get(() -> parameterMap(query -> respond(() -> submissionDetails(query)))))),
+                    () -> limited("model_submission_details", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))))),
                 path(
                     "minerboard_update",
-                    () -> limited("minerboard_update", () -> post(() -> admin("minerboard_update", () -> withBody(body -> minerboardUpdate(body)))))),
-                path("minerboard", () -> limited("minerboard", () -> get(() -> respond(this::minerboard)))),
-                path("weights", () -> limited("weights", () -> get(() -> parameterMap(query -> respond(() -> weights(query)))))),
-                path(PathMatchers.segment("weights").slash("preview"), () -> limited("weights_preview", () -> post(() -> withBody(this::preview)))),
-                path("evaluate_model", () -> limited("evaluate_model", () -> post(() -> admin("evaluate_model", () -> withBody(this::evaluateModel))))),
+                    () -> limited("minerboard_update", () -> withDatabase(post(() -> admin("minerboard_update", () -> withBody(body -> minerboardUpdate(body))))))),
+                path("minerboard", () -> limited("minerboard", () -> withDatabase(get(() -> respond(this::minerboard))))),
+                path("weights", () -> limited("weights", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> weights(query))))))),
+                path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> admin("evaluate_model", () -> withBody(this::evaluateModel)))))),
                 path(
                     PathMatchers.segment("admin").slash("results"),
-                    () -> limited("admin_results", () -> post(() -> admin("admin_results", () -> withBody(this::recordResult))))),
+                    () -> limited("admin_results", () -> withDatabase(post(() -> admin("admin_results", () -> withBody(this::recordResult)))))),
                 path(
                     PathMatchers.segment("admin").slash("actions"),
-                    () -> limited("admin_actions", () -> get(() -> admin("admin_actions", () -> parameterMap(query -> respond(() -> adminActions(query))))))),
+                    () -> limited("admin_actions", () -> withDatabase(get(() -> admin("admin_actions", () -> parameterMap(query -> respond(() -> adminActions(query)))))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
-                    hash -> limited("model_events", () -> get(() -> respond(() -> events(hash))))),
+                    hash -> limited("model_events", () -> withDatabase(get(() -> respond(() -> events(hash)))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("verdicts"),
-                    hash -> limited("model_verdicts", () -> get(() -> parameterMap(query -> respond(() -> verdicts(hash, query))))))));
+                    hash -> limited("model_verdicts", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))))));
+  }
+
+  /** Routes that read or write the database: 503 at once while it does not answer (see {@link DatabaseProbe}). */
+  private Route withDatabase(Route inner) {
+    // Decided per request: the route tree itself is built once.
+    return extractRequestContext(request -> database.answering() ? inner : complete(databaseUnavailable()));
   }
 
   // ---- routes -----------------------------------------------------------------------------------
@@ -542,9 +550,13 @@ public final class HttpApi extends AllDirectives {
     if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
     if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
     if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
-    if (cause instanceof SQLException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
+    if (cause instanceof SQLException) return databaseUnavailable();
     log.error("request failed", cause);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, null, "internal error");
+  }
+
+  private HttpResponse databaseUnavailable() {
+    return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
   }
 
   private ApiException tooLarge() {

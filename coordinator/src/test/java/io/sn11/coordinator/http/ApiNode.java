@@ -64,6 +64,11 @@ public final class ApiNode implements AutoCloseable {
     return new ApiNode(node, URI.create("http://127.0.0.1:" + role.httpAddress().getPort()));
   }
 
+  /** A client for a node running elsewhere (another process) that answers at {@code base}; closing it stops nothing. */
+  public static ApiNode at(URI base) {
+    return new ApiNode(null, base);
+  }
+
   /** Where the API listens, as {@code http://127.0.0.1:PORT}. */
   public URI base() {
     return base;
@@ -79,7 +84,7 @@ public final class ApiNode implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    node.close();
+    if (node != null) node.close();
   }
 
   // ---- requests -----------------------------------------------------------------------------------
