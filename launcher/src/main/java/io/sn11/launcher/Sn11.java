@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       LogitsCommand.class,
       BenchCommand.class,
+      LoadtestCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Sn11 {
