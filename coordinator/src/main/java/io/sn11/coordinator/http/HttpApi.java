@@ -155,14 +155,10 @@ public final class HttpApi extends AllDirectives {
 
   // ---- routes -----------------------------------------------------------------------------------
 
+  /** Healthy when the node is Up and the database answers, by the same probe that gates the routes needing it. */
   private CompletionStage<HttpResponse> health() {
-    boolean up = Cluster.get(system).selfMember().status() == MemberStatus.up();
-    return CompletableFuture.supplyAsync(readSide::databaseAnswers, blocking)
-        .thenApply(
-            dbAnswers -> {
-              ObjectNode body = mapper.createObjectNode().put("g", up && dbAnswers);
-              return json(up && dbAnswers ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, body);
-            });
+    boolean healthy = Cluster.get(system).selfMember().status() == MemberStatus.up() && database.answering();
+    return CompletableFuture.completedFuture(json(healthy ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, mapper.createObjectNode().put("g", healthy)));
   }
 
   private CompletionStage<HttpResponse> checkModel(JsonNode body, Optional<String> bearer) {
