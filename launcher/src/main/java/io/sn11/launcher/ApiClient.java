@@ -10,7 +10,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** The options every API client command shares, and the HTTP calls they make. */
@@ -25,6 +24,7 @@ final class ApiClient {
   Path dataDir;
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private String resolvedToken;
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   record Answer(int status, JsonNode body) {
@@ -46,16 +46,21 @@ final class ApiClient {
   }
 
   private Answer send(HttpRequest.Builder request, boolean admin) throws IOException, InterruptedException {
-    if (admin) {
-      Optional<String> adminToken = AdminToken.forClient(token, dataDir);
-      if (adminToken.isEmpty()) {
-        throw new IllegalStateException("no admin token: pass --token, set $" + AdminToken.ENV + " or run next to the data folder of `sn11 serve`");
-      }
-      request.header("Authorization", "Bearer " + adminToken.get());
-    }
+    if (admin) request.header("Authorization", "Bearer " + adminToken());
     HttpResponse<byte[]> response = http.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
     JsonNode body = response.body().length == 0 ? JSON.nullNode() : JSON.readTree(response.body());
     return new Answer(response.statusCode(), body);
+  }
+
+  /** The admin token, looked up once (a load test sends many admin requests). */
+  private synchronized String adminToken() throws IOException {
+    if (resolvedToken == null) {
+      resolvedToken =
+          AdminToken.forClient(token, dataDir)
+              .orElseThrow(
+                  () -> new IllegalStateException("no admin token: pass --token, set $" + AdminToken.ENV + " or run next to the data folder of `sn11 serve`"));
+    }
+    return resolvedToken;
   }
 
   /** Prints the answer's JSON; a refusal goes to stderr and gives exit code 1. */

@@ -379,16 +379,19 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private CompletionStage<ModelEvaluation.State> askEntity(
       String hash, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command) {
     long started = System.nanoTime();
-    String[] commandName = new String[1];
+    // The command is made once, by the ask; its class names it in the metrics.
+    java.util.concurrent.atomic.AtomicReference<String> sent = new java.util.concurrent.atomic.AtomicReference<>("unsent");
     return sharding
         .entityRefFor(ModelEvaluation.TYPE_KEY, hash)
         .<ModelEvaluation.State>askWithStatus(
             replyTo -> {
-              ModelEvaluation.Command sent = command.apply(replyTo);
-              commandName[0] = sent.getClass().getSimpleName();
-              return sent;
+              ModelEvaluation.Command made = command.apply(replyTo);
+              sent.set(made.getClass().getSimpleName());
+              return made;
             },
             askTimeout)
-        .whenComplete((state, failure) -> metrics.entityCommands.labelValues(commandName[0] == null ? "unsent" : commandName[0]).observe((System.nanoTime() - started) / 1e9));
+        .whenComplete((state, failure) -> metrics.entityCommands.labelValues(sent.get()).observe((System.nanoTime() - started) / 1e9));
   }
+
+
 }

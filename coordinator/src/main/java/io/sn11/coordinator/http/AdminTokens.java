@@ -17,8 +17,10 @@ final class AdminTokens {
   }
 
   boolean accepts(String candidate) {
-    if (candidate == null || candidate.isEmpty()) return false;
-    byte[] digest = digest(candidate);
+    return candidate != null && !candidate.isEmpty() && known(digest(candidate));
+  }
+
+  private boolean known(byte[] digest) {
     boolean match = false;
     // Compare with every token so the time taken does not say which one matched.
     for (byte[] known : digests) match |= MessageDigest.isEqual(known, digest);
@@ -30,8 +32,9 @@ final class AdminTokens {
    * the candidate is not an admin token.
    */
   java.util.Optional<String> fingerprint(String candidate) {
-    if (!accepts(candidate)) return java.util.Optional.empty();
-    return java.util.Optional.of("sha256:" + java.util.HexFormat.of().formatHex(digest(candidate), 0, 6));
+    if (candidate == null || candidate.isEmpty()) return java.util.Optional.empty();
+    byte[] digest = digest(candidate);
+    return known(digest) ? java.util.Optional.of("sha256:" + java.util.HexFormat.of().formatHex(digest, 0, 6)) : java.util.Optional.empty();
   }
 
   private static byte[] digest(String token) {

@@ -43,12 +43,7 @@ public final class DatabaseReadinessCheck implements Supplier<CompletionStage<Bo
 
   private static HikariDataSource openPool(ActorSystem system) {
     CoordinatorSettings.Database database = CoordinatorSettings.fromConfig(system.settings().config()).database();
-    HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(database.url());
-    config.setUsername(database.user());
-    config.setPassword(database.password());
-    config.setPoolName("sn11-readiness");
-    config.setMaximumPoolSize(1);
+    HikariConfig config = ReadSide.poolConfig(database, "sn11-readiness", 1);
     config.setMinimumIdle(0);
     // Within the check timeout (pekko.management.health-checks.check-timeout), and no connection at start:
     // a database that is down makes the node unready, not its start fail.

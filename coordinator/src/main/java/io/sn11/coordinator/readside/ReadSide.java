@@ -28,12 +28,7 @@ public final class ReadSide implements AutoCloseable {
 
   /** Opens the pool and brings the schema up to date (the plugin's journal tables and our own). */
   public static ReadSide open(CoordinatorSettings.Database database) {
-    HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(database.url());
-    config.setUsername(database.user());
-    config.setPassword(database.password());
-    config.setMaximumPoolSize(database.readSidePoolSize());
-    config.setPoolName("sn11-read-side");
+    HikariConfig config = poolConfig(database, "sn11-read-side", database.readSidePoolSize());
     // Fail fast when the database is away instead of holding HTTP requests for the default 30 s.
     config.setConnectionTimeout(5_000);
     config.setInitializationFailTimeout(30_000);
@@ -45,6 +40,17 @@ public final class ReadSide implements AutoCloseable {
       dataSource.close();
       throw e;
     }
+  }
+
+  /** A connection pool on the configured database: address, credentials, name and size. */
+  static HikariConfig poolConfig(CoordinatorSettings.Database database, String poolName, int size) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(database.url());
+    config.setUsername(database.user());
+    config.setPassword(database.password());
+    config.setPoolName(poolName);
+    config.setMaximumPoolSize(size);
+    return config;
   }
 
   static void migrate(DataSource dataSource, CoordinatorSettings.Dialect dialect) {
