@@ -48,7 +48,8 @@ public record CoordinatorSettings(
   public static final List<String> ROUTE_NAMES =
       List.of(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
-          "evaluate_model", "admin_results", "admin_actions", "model_events", "model_verdicts");
+          "evaluate_model", "admin_results", "admin_actions", "model", "model_events", "model_verdicts", "dashboard", "leaderboard",
+          "queue", "nodes", "weights_history");
 
   /**
    * How queued evaluations reach the gpu-nodes.

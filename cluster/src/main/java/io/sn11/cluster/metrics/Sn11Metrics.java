@@ -31,6 +31,8 @@ public final class Sn11Metrics implements Extension {
   public final Gauge tokensPerSecond;
   /** From a command sent to a model's entity until it has persisted its events and answered. */
   public final Histogram entityCommands;
+  /** One batch of events written to the journal, by outcome (ok, failed). */
+  public final Histogram journalWrites;
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
 
@@ -49,6 +51,12 @@ public final class Sn11Metrics implements Extension {
             .name("sn11_entity_command_seconds")
             .help("From a command to a model's entity until it has persisted (journal write included) and answered")
             .labelNames("command")
+            .register(registry);
+    journalWrites =
+        Histogram.builder()
+            .name("sn11_journal_write_seconds")
+            .help("Writing one batch of events to the journal's database, by outcome")
+            .labelNames("outcome")
             .register(registry);
     Cluster cluster = Cluster.get(system);
     GaugeWithCallback.builder()

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.delivery.ConsumerController;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
@@ -35,6 +36,32 @@ public final class EvaluationWork {
 
   /** Where workers find the dispatcher (a cluster singleton on the coordinator role). */
   public static final ServiceKey<DispatcherCommand> DISPATCHER_KEY = ServiceKey.create(DispatcherCommand.class, "sn11-dispatcher");
+
+  private static final String SLOT_ACTOR_PREFIX = "evaluation-slot-";
+
+  /** The actor name of a gpu-node's worker slot {@code slot} (from 1). */
+  public static String slotActorName(int slot) {
+    return SLOT_ACTOR_PREFIX + slot;
+  }
+
+  /** The name a worker slot gives in its claims and heartbeats: its node's host:port and its number. */
+  public static String workerName(Address node, int slot) {
+    return node.hostPort() + "/slot-" + slot;
+  }
+
+  /**
+   * The worker name of the slot whose consumer controller (registered under {@link #WORKER_KEY}, a child
+   * of the slot actor) is {@code consumer}, on {@code node}; empty for an actor that is no worker slot.
+   */
+  public static java.util.Optional<String> workerNameOf(ActorRef<?> consumer, Address node) {
+    String slotActor = consumer.path().parent().name();
+    if (!slotActor.startsWith(SLOT_ACTOR_PREFIX)) return java.util.Optional.empty();
+    try {
+      return java.util.Optional.of(workerName(node, Integer.parseInt(slotActor.substring(SLOT_ACTOR_PREFIX.length()))));
+    } catch (NumberFormatException notASlot) {
+      return java.util.Optional.empty();
+    }
+  }
 
   /** An offer of work: the model to evaluate, if it is still queued when the worker claims it. */
   public record Job(String hash) implements CborSerializable {}

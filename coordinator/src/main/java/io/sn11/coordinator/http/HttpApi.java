@@ -139,6 +139,15 @@ public final class HttpApi extends AllDirectives {
                 path(
                     PathMatchers.segment("admin").slash("actions"),
                     () -> limited("admin_actions", () -> withDatabase(get(() -> admin("admin_actions", () -> parameterMap(query -> respond(() -> adminActions(query)))))))),
+                pathSingleSlash(() -> limited("dashboard", () -> get(() -> getFromResource("dashboard/index.html")))),
+                pathPrefix("dashboard", () -> limited("dashboard", () -> get(() -> getFromResourceDirectory("dashboard")))),
+                path("leaderboard", () -> limited("leaderboard", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> leaderboard(query))))))),
+                path("queue", () -> limited("queue", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> queue(query))))))),
+                path("nodes", () -> limited("nodes", () -> withDatabase(get(() -> respond(this::nodes))))),
+                path(
+                    PathMatchers.segment("weights").slash("history"),
+                    () -> limited("weights_history", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> weightsHistory(query))))))),
+                path(PathMatchers.segment("models").slash(PathMatchers.segment()), hash -> limited("model", () -> withDatabase(get(() -> respond(() -> model(hash)))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
                     hash -> limited("model_events", () -> withDatabase(get(() -> respond(() -> events(hash)))))),
@@ -306,6 +315,74 @@ public final class HttpApi extends AllDirectives {
   private static final java.util.Set<String> SCORE_FIELDS =
       java.util.Set.of(
           "model_size_score", "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score");
+
+  // ---- the dashboard's reads ---------------------------------------------------------------------
+
+  private static final int DEFAULT_LIST_LIMIT = 200;
+  private static final int MAX_LIST_LIMIT = 1000;
+
+  /** Models by total score, best first, with how many models are in each status. */
+  private CompletionStage<HttpResponse> leaderboard(Map<String, String> query) {
+    int limit = listLimit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return blocking(() -> Map.entry(readSide.leaderboard(limit), readSide.modelsByStatus()))
+        .thenApply(
+            found -> {
+              ObjectNode answer = mapper.createObjectNode();
+              ObjectNode counts = answer.putObject("counts");
+              for (io.sn11.cluster.domain.ModelStatus status : io.sn11.cluster.domain.ModelStatus.values()) {
+                counts.put(status.name(), found.getValue().getOrDefault(status, 0));
+              }
+              answer.set("models", views.modelRows(found.getKey()));
+              return json(StatusCodes.OK, answer);
+            });
+  }
+
+  /** Models waiting or being evaluated: running first, then in precheck, then queued, oldest first. */
+  private CompletionStage<HttpResponse> queue(Map<String, String> query) {
+    int limit = listLimit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return blocking(() -> readSide.pipeline(limit)).thenApply(models -> json(StatusCodes.OK, mapper.createObjectNode().set("models", views.modelRows(models))));
+  }
+
+  /** The cluster's members and each gpu-node's worker slots, with the model each slot is evaluating. */
+  private CompletionStage<HttpResponse> nodes() {
+    return ClusterView.nodes(system, settings.askTimeout())
+        .thenCombine(
+            blocking(readSide::evaluating),
+            (nodes, evaluating) -> {
+              ObjectNode answer = mapper.createObjectNode().put("self", Cluster.get(system).selfMember().address().hostPort());
+              answer.set("members", views.nodes(nodes, evaluating));
+              return json(StatusCodes.OK, answer);
+            });
+  }
+
+  private static final int DEFAULT_WEIGHTS_STEPS = 50;
+  private static final int MAX_WEIGHTS_STEPS = 500;
+
+  /** The moving average of the weights after each of the latest folded steps, oldest first. */
+  private CompletionStage<HttpResponse> weightsHistory(Map<String, String> query) {
+    int limit = listLimit(query, DEFAULT_WEIGHTS_STEPS, MAX_WEIGHTS_STEPS);
+    return weights.history(limit).thenApply(folds -> json(StatusCodes.OK, mapper.createObjectNode().set("steps", views.weightsHistory(folds))));
+  }
+
+  /** A model's record by its hash alone (the same record as {@code /model_submission_details}). */
+  private CompletionStage<HttpResponse> model(String hash) {
+    String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");
+    return submissions
+        .get(canonical)
+        .thenApply(
+            state -> {
+              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + canonical + " was submitted");
+              return json(StatusCodes.OK, views.record(state));
+            });
+  }
+
+  /** The {@code limit} query parameter of a list (the only parameter lists take). */
+  private static int listLimit(Map<String, String> query, int defaultLimit, int maxLimit) {
+    RequestFields fields = RequestFields.ofQuery(query);
+    Long limit = fields.optionalLongInRange("limit", 1, maxLimit);
+    fields.rejectUnknown();
+    return limit == null ? defaultLimit : limit.intValue();
+  }
 
   /** The judge's verdicts of the model's latest judged attempt, a page at a time (page from 1). */
   private CompletionStage<HttpResponse> verdicts(String hash, Map<String, String> query) {

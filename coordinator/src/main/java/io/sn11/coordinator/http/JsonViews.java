@@ -6,10 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
+import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.coordinator.readside.ModelRow;
 import io.sn11.coordinator.readside.RegistryRow;
+import io.sn11.coordinator.weights.WeightsLedger;
 import io.sn11.coordinator.weights.WeightsService;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** The JSON shapes of the API: the subnet's record shape, the minerboard, the weights. */
 final class JsonViews {
@@ -128,6 +134,66 @@ final class JsonViews {
       if (row.weight() != null) u.put("weight", row.weight());
     }
     return node;
+  }
+
+  /** A model as the read side holds it: the dashboard's leaderboard and queue rows. */
+  ObjectNode modelRow(ModelRow m) {
+    ObjectNode row = details(m.details());
+    row.put("status", m.status().name());
+    row.put("attempt", m.attempt());
+    row.set("score", scores(m.scores()));
+    row.put("duplicate_of", m.duplicateOf());
+    row.put("failure_reason", m.failure() == null ? null : m.failure().reason());
+    row.put("failure_category", m.failure() == null ? null : m.failure().category().wireName());
+    boolean evaluating = m.status() == ModelStatus.PRECHECK || m.status() == ModelStatus.RUNNING;
+    // Worker and progress belong to the current attempt only: a queued or finished model has neither.
+    row.put("worker", evaluating ? m.worker() : null);
+    if (evaluating && m.progress() != null) {
+      row.putObject("progress").put("phase", m.progress().phase()).put("fraction", m.progress().fraction());
+    } else {
+      row.putNull("progress");
+    }
+    row.put("submitted_at", timestamp(m.submittedAt()));
+    row.put("updated_at", timestamp(m.updatedAt()));
+    return row;
+  }
+
+  ArrayNode modelRows(List<ModelRow> models) {
+    ArrayNode rows = mapper.createArrayNode();
+    models.forEach(m -> rows.add(modelRow(m)));
+    return rows;
+  }
+
+  /** The members of the cluster, each gpu-node's slots with the model each is evaluating (null when idle). */
+  ArrayNode nodes(List<ClusterView.Node> nodes, List<ModelRow> evaluating) {
+    Map<String, ModelRow> byWorker = new HashMap<>();
+    evaluating.forEach(m -> { if (m.worker() != null) byWorker.put(m.worker(), m); });
+    ArrayNode members = mapper.createArrayNode();
+    for (ClusterView.Node node : nodes) {
+      ObjectNode member = members.addObject().put("address", node.address()).put("status", node.status()).put("reachable", node.reachable());
+      node.roles().forEach(member.putArray("roles")::add);
+      ArrayNode slots = member.putArray("slots");
+      for (String worker : node.slots()) {
+        ObjectNode slot = slots.addObject().put("worker", worker);
+        ModelRow model = byWorker.get(worker);
+        if (model == null) slot.putNull("model");
+        else slot.set("model", modelRow(model));
+      }
+    }
+    return members;
+  }
+
+  /** The moving average after each folded step, oldest first: the weights chart. */
+  ArrayNode weightsHistory(List<WeightsLedger.WeightsFolded> folds) {
+    ArrayNode steps = mapper.createArrayNode();
+    for (WeightsLedger.WeightsFolded fold : folds) {
+      ObjectNode step = steps.addObject().put("block", fold.currentBlock()).put("at", timestamp(fold.at()));
+      ObjectNode average = step.putObject("average");
+      new TreeMap<>(fold.average()).forEach((uid, weight) -> average.put(uid.toString(), weight));
+      ObjectNode stepWeights = step.putObject("step");
+      new TreeMap<>(fold.step()).forEach((uid, weight) -> stepWeights.put(uid.toString(), weight));
+    }
+    return steps;
   }
 
   private static String timestamp(Instant instant) {

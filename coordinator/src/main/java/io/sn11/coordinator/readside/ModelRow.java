@@ -23,14 +23,19 @@ public record ModelRow(
     String contentHash,
     Scores scores,
     Instant submittedAt,
-    Instant updatedAt) {
+    Instant updatedAt,
+    String worker,
+    Progress progress) {
+
+  /** The latest progress of the current attempt: phase and fraction done. */
+  public record Progress(String phase, double fraction) {}
 
   static final List<String> COLUMNS =
       List.of(
           "hash", "repo_namespace", "repo_name", "chat_template_type", "hotkey", "block", "revision", "competition_id", "status",
           "accepted", "attempt", "failure_reason", "failure_category", "duplicate_of", "content_hash", "model_size_score",
           "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score",
-          "submitted_at", "updated_at");
+          "submitted_at", "updated_at", "worker", "progress_phase", "progress_fraction");
 
   static final String SELECT = "SELECT " + String.join(", ", COLUMNS) + " FROM model_record";
 
@@ -41,6 +46,7 @@ public record ModelRow(
   static ModelRow read(ResultSet rows, String prefix) throws SQLException {
     String reason = rows.getString(prefix + "failure_reason");
     String category = rows.getString(prefix + "failure_category");
+    String phase = rows.getString(prefix + "progress_phase");
     return new ModelRow(
         new ModelDetails(
             rows.getString(prefix + "hash"),
@@ -67,7 +73,9 @@ public record ModelRow(
             nullableDouble(rows, prefix + "post_eval_score"),
             nullableDouble(rows, prefix + "judge_score")),
         rows.getTimestamp(prefix + "submitted_at").toInstant(),
-        rows.getTimestamp(prefix + "updated_at").toInstant());
+        rows.getTimestamp(prefix + "updated_at").toInstant(),
+        rows.getString(prefix + "worker"),
+        phase == null ? null : new Progress(phase, rows.getDouble(prefix + "progress_fraction")));
   }
 
   private static Double nullableDouble(ResultSet rows, String column) throws SQLException {

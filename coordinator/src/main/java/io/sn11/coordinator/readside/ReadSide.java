@@ -217,13 +217,38 @@ public final class ReadSide implements AutoCloseable {
     return queryOne(ModelRow.SELECT + " WHERE hash = ?", hash);
   }
 
+  /** Up to {@code limit} models, best total score first (unscored last, then oldest first). */
+  public List<ModelRow> leaderboard(int limit) throws SQLException {
+    return query(ModelRow.SELECT + " ORDER BY total_score DESC NULLS LAST, submitted_at, hash", limit);
+  }
+
+  /** Up to {@code limit} models waiting or being evaluated: running first, then in precheck, then queued; oldest first. */
+  public List<ModelRow> pipeline(int limit) throws SQLException {
+    return query(
+        ModelRow.SELECT
+            + " WHERE status IN ('QUEUED', 'PRECHECK', 'RUNNING')"
+            + " ORDER BY CASE status WHEN 'RUNNING' THEN 0 WHEN 'PRECHECK' THEN 1 ELSE 2 END, submitted_at, hash",
+        limit);
+  }
+
+  /** Every model in precheck or running, with the worker holding its attempt. */
+  public List<ModelRow> evaluating() throws SQLException {
+    return query(ModelRow.SELECT + " WHERE status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);
+  }
+
   private Optional<ModelRow> queryOne(String sql, Object... parameters) throws SQLException {
+    return query(sql, 1, parameters).stream().findFirst();
+  }
+
+  private List<ModelRow> query(String sql, int limit, Object... parameters) throws SQLException {
     try (Connection connection = dataSource.getConnection();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       for (int i = 0; i < parameters.length; i++) statement.setObject(i + 1, parameters[i]);
-      statement.setMaxRows(1);
+      statement.setMaxRows(limit);
       try (ResultSet rows = statement.executeQuery()) {
-        return rows.next() ? Optional.of(ModelRow.read(rows, "")) : Optional.empty();
+        List<ModelRow> models = new ArrayList<>();
+        while (rows.next()) models.add(ModelRow.read(rows, ""));
+        return models;
       }
     }
   }

@@ -81,11 +81,13 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
     } else if (event instanceof ModelEvaluation.Requeued e) {
       update(connection, hash, e.at(), "status = ?, failure_reason = NULL, failure_category = NULL", ModelStatus.QUEUED.name());
     } else if (event instanceof ModelEvaluation.PrecheckStarted e) {
-      update(connection, hash, e.at(), "status = ?, attempt = ?", ModelStatus.PRECHECK.name(), e.attempt());
+      update(
+          connection, hash, e.at(), "status = ?, attempt = ?, worker = ?, progress_phase = 'precheck', progress_fraction = 0",
+          ModelStatus.PRECHECK.name(), e.attempt(), e.worker());
     } else if (event instanceof ModelEvaluation.RunningStarted e) {
       update(connection, hash, e.at(), "status = ?", ModelStatus.RUNNING.name());
     } else if (event instanceof ModelEvaluation.ProgressReported e) {
-      update(connection, hash, e.at(), "attempt = ?", e.attempt());
+      update(connection, hash, e.at(), "attempt = ?, progress_phase = ?, progress_fraction = ?", e.attempt(), e.phase(), e.fraction());
     } else if (event instanceof ModelEvaluation.EvaluationCompleted e) {
       completed(connection, hash, e);
     } else if (event instanceof ModelEvaluation.VerdictsRecorded e) {

@@ -31,6 +31,7 @@ public final class WeightsLedger
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "WeightsLedger");
   /** There is one ledger; sharding places it on some coordinator and moves it when that node leaves. */
   public static final String LEDGER_ID = "ema";
+  public static final PersistenceId PERSISTENCE_ID = PersistenceId.of(TYPE_KEY.name(), LEDGER_ID);
 
   public sealed interface Command extends CborSerializable {}
 
@@ -63,7 +64,7 @@ public final class WeightsLedger
   private final int snapshotEvery;
 
   private WeightsLedger(int snapshotEvery) {
-    super(PersistenceId.of(TYPE_KEY.name(), LEDGER_ID));
+    super(PERSISTENCE_ID);
     this.snapshotEvery = snapshotEvery;
   }
 

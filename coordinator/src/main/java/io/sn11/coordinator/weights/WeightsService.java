@@ -23,6 +23,9 @@ import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * Win rates and weights over the miner registry: which entries may compete, how they fare against each
@@ -49,9 +52,11 @@ public final class WeightsService {
   private final CoordinatorSettings settings;
   private final ScoringSettings scoring;
   private final EntityRef<WeightsLedger.Command> ledger;
+  private final ActorSystem<?> system;
 
   public WeightsService(
       ActorSystem<?> system, ReadSide readSide, Executor blocking, CoordinatorSettings settings, ScoringSettings scoring) {
+    this.system = system;
     this.readSide = readSide;
     this.blocking = blocking;
     this.settings = settings;
@@ -87,6 +92,24 @@ public final class WeightsService {
                         }
                         return new Result(currentBlock, rows, ledgerState.lastBlock() == currentBlock, ledgerState.lastBlock());
                       });
+            });
+  }
+
+  /**
+   * The latest {@code limit} folded steps, oldest first, read from the ledger's journal: each fold is one
+   * event, so the ledger's step count is the sequence number of its latest event.
+   */
+  public CompletionStage<List<WeightsLedger.WeightsFolded>> history(int limit) {
+    return ledger
+        .<WeightsLedger.State>ask(WeightsLedger.Get::new, settings.askTimeout())
+        .thenCompose(
+            state -> {
+              if (state.steps() == 0) return CompletableFuture.completedFuture(List.of());
+              JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+              return journal
+                  .currentEventsByPersistenceId(WeightsLedger.PERSISTENCE_ID.id(), Math.max(1, state.steps() - limit + 1), state.steps())
+                  .map(envelope -> (WeightsLedger.WeightsFolded) envelope.event())
+                  .runWith(Sink.seq(), system);
             });
   }
 

@@ -3,6 +3,7 @@ package io.sn11.gpunode.worker;
 import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.gpunode.engine.backend.Backends;
 import io.sn11.gpunode.engine.data.Dataset;
 import io.sn11.gpunode.engine.data.SyntheticDataset;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -74,10 +76,12 @@ public final class GpuNodeRole implements Sn11Node.Role {
               evaluationThreads.shutdownNow();
               return CompletableFuture.completedFuture(Done.getInstance());
             });
-    String node = Cluster.get(system).selfMember().address().hostPort();
+    Address node = Cluster.get(system).selfMember().address();
     for (int slot = 1; slot <= slots(settings); slot++) {
       system.systemActorOf(
-          WorkerSlot.create(node + "/slot-" + slot, settings, evaluator, evaluationThreads), "evaluation-slot-" + slot, Props.empty());
+          WorkerSlot.create(EvaluationWork.workerName(node, slot), settings, evaluator, evaluationThreads),
+          EvaluationWork.slotActorName(slot),
+          Props.empty());
     }
   }
 
