@@ -31,12 +31,17 @@ final class AdminToken {
     Path file = file(dataDir);
     if (Files.isRegularFile(file)) return Files.readString(file, StandardCharsets.UTF_8).trim();
     Files.createDirectories(dataDir);
-    byte[] random = new byte[32];
-    new SecureRandom().nextBytes(random);
-    String token = HexFormat.of().formatHex(random);
+    String token = random();
     Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(file, token + "\n", StandardCharsets.UTF_8);
     return token;
+  }
+
+  /** A new token: 32 random bytes in hex. */
+  static String random() {
+    byte[] random = new byte[32];
+    new SecureRandom().nextBytes(random);
+    return HexFormat.of().formatHex(random);
   }
 
   /** The token a client should send: --token, then the environment, then the data folder's file. */

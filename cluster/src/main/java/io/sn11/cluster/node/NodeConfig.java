@@ -22,16 +22,23 @@ public final class NodeConfig {
 
   private NodeConfig() {}
 
-  public static Config load(Map<String, ?> options, Path operatorFile, String packagedFile) {
+  /**
+   * {@code morePackagedFiles} come below {@code packagedFile}, in their order: a packaged variant layered
+   * over the command's file, e.g. {@code "postgres.conf", "single-node.conf"}.
+   */
+  public static Config load(Map<String, ?> options, Path operatorFile, String packagedFile, String... morePackagedFiles) {
     Config config = ConfigFactory.parseMap(options);
     if (operatorFile != null) {
       if (!Files.isRegularFile(operatorFile)) throw new IllegalArgumentException("configuration file " + operatorFile + " does not exist");
       config = config.withFallback(ConfigFactory.parseFile(operatorFile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false)));
     }
-    if (packagedFile != null) {
-      config = config.withFallback(ConfigFactory.parseResources("sn11/" + packagedFile, ConfigParseOptions.defaults().setAllowMissing(false)));
-    }
+    if (packagedFile != null) config = config.withFallback(packaged(packagedFile));
+    for (String more : morePackagedFiles) config = config.withFallback(packaged(more));
     for (String defaults : MODULE_DEFAULTS) config = config.withFallback(ConfigFactory.parseResources(defaults));
     return ConfigFactory.load(config);
+  }
+
+  private static Config packaged(String file) {
+    return ConfigFactory.parseResources("sn11/" + file, ConfigParseOptions.defaults().setAllowMissing(false));
   }
 }
