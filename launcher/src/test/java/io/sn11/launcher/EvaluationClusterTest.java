@@ -5,23 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sn11.cluster.node.NodeConfig;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.coordinator.http.ApiNode;
 import io.sn11.coordinator.http.ApiNode.Model;
 import io.sn11.coordinator.testing.Eventually;
-import io.sn11.gpunode.engine.safetensors.DType;
-import io.sn11.gpunode.engine.tiny.TinyModels;
 import io.sn11.gpunode.worker.Evaluator;
 import io.sn11.gpunode.worker.GpuNodeRole;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,42 +31,22 @@ class EvaluationClusterTest {
   private static final Duration EVALUATION_DEADLINE = Duration.ofMinutes(3);
 
   @TempDir static Path dir;
-  private static Path store;
+  private static TestCluster cluster;
   private static ApiNode coordinator;
-  private static String seedNode;
 
   @BeforeAll
   static void startCoordinator() throws Exception {
-    store = dir.resolve("models");
-    TinyModels.write(store.resolve("sn11-demo/tiny-llama/main"), TinyModels.Arch.LLAMA, DType.BF16, 1);
-    Map<String, Object> settings = new LinkedHashMap<>();
-    settings.put("sn11.coordinator.dispatch.lease-timeout", "4s");
-    settings.put("sn11.coordinator.dispatch.heartbeat-interval", "1s");
-    settings.put("sn11.coordinator.dispatch.poll-interval", "200ms");
-    settings.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
-    coordinator = ApiNode.start(dir.resolve("coordinator"), settings, List.of());
-    seedNode = Cluster.get(coordinator.node().system()).selfMember().address().toString();
+    cluster = TestCluster.start(dir);
+    coordinator = cluster.coordinator;
   }
 
   @AfterAll
   static void stopCoordinator() throws Exception {
-    if (coordinator != null) coordinator.close();
+    if (cluster != null) cluster.close();
   }
 
-  /** A gpu-node joined to the coordinator, evaluating with {@code role}'s evaluator. */
   private static Sn11Node startGpuNode(String name, GpuNodeRole role) throws Exception {
-    Map<String, Object> options = new LinkedHashMap<>();
-    options.put("sn11.data-dir", dir.resolve(name).toString());
-    options.put("pekko.cluster.seed-nodes", List.of(seedNode));
-    options.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
-    options.put("sn11.gpu-node.model-store", store.toString());
-    options.put("sn11.gpu-node.hub.fetch", false);
-    options.put("sn11.gpu-node.evaluation.samples", 4);
-    options.put("sn11.gpu-node.threads", 1);
-    options.put("sn11.gpu-node.backend", "cpu");
-    options.put("sn11.judge.generation.max-new-tokens", 24);
-    options.put("sn11.gpu-node.progress-interval", "200ms");
-    return Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), List.of(role));
+    return cluster.startGpuNode(name, role);
   }
 
   private static Model model(String name, String hotkeySeed) {
@@ -158,7 +132,8 @@ class EvaluationClusterTest {
               "sn11_http_request_seconds_count{route=\"evaluate_model\",status=\"200\"}",
               "sn11_models{status=\"COMPLETED\"}",
               "sn11_cluster_members{role=\"gpu-node\",status=\"Up\"} 1",
-              "sn11_entity_command_seconds_count{command=\"Complete\"}")) {
+              "sn11_entity_command_seconds_count{command=\"Complete\"}",
+              "sn11_journal_write_seconds_count{outcome=\"ok\"}")) {
         assertTrue(coordinatorMetrics.contains(expected), () -> "coordinator /metrics should have " + expected + ":\n" + coordinatorMetrics);
       }
       String workerMetrics = scrape(gpuNode);
