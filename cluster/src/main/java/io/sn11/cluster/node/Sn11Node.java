@@ -76,12 +76,22 @@ public final class Sn11Node implements AutoCloseable {
     return managementUri;
   }
 
-  /** Leaves the cluster and stops through coordinated shutdown; waits until the system has terminated. */
+  /**
+   * Leaves the cluster and stops through coordinated shutdown, then waits for the actor system to
+   * terminate. Every phase has run once coordinated shutdown is done; what may still hang is Artery
+   * closing its streams, which has no deadline in Pekko 1.7 (apache/pekko#3247, bounded by
+   * {@code shutdown-streams-timeout} in later versions; seen here with tls-tcp): after 30 s that is
+   * logged, not thrown, since the node has left and stopped everything it owns.
+   */
   @Override
   public void close() throws Exception {
     CompletableFuture<Done> done =
         CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture();
     done.get(Duration.ofMinutes(1).toSeconds(), TimeUnit.SECONDS);
-    system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException stalled) {
+      log.warn("actor system {} ran coordinated shutdown but has not terminated after 30 s (Artery stream shutdown stalled); carrying on", system.name());
+    }
   }
 }

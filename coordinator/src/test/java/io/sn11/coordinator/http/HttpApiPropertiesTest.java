@@ -99,7 +99,7 @@ class HttpApiPropertiesTest {
 
   @Property(tries = 150, edgeCases = EdgeCasesMode.NONE)
   void randomQueriesNeverGiveA5xx(@ForAll("queries") Map<String, String> query) throws Exception {
-    for (String route : List.of("/model_submission_details", "/weights", "/models/1/verdicts")) {
+    for (String route : List.of("/model_submission_details", "/weights", "/models/1/verdicts", "/leaderboard", "/queue", "/weights/history", "/nodes")) {
       Answer answer = api.get(route + "?" + ApiNode.query(query));
       assertTrue(answer.status() < 500, () -> route + "?" + query + " answered " + answer.raw());
     }
@@ -109,7 +109,7 @@ class HttpApiPropertiesTest {
   Arbitrary<Map<String, String>> queries() {
     Arbitrary<String> keys =
         Arbitraries.oneOf(
-            Arbitraries.of("repo_namespace", "repo_name", "chat_template_type", "hotkey", "hash", "block", "current_block", "burn_uid", "burn_share", "page", "page_size"),
+            Arbitraries.of("repo_namespace", "repo_name", "chat_template_type", "hotkey", "hash", "block", "current_block", "burn_uid", "burn_share", "page", "page_size", "limit"),
             Arbitraries.strings().alpha().ofMinLength(1).ofMaxLength(12));
     return Arbitraries.maps(keys, Arbitraries.strings().ofMaxLength(40)).ofMaxSize(8);
   }
