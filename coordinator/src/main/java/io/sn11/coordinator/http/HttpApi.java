@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.domain.ModelDetails;
+import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.cluster.scoring.ModelHash;
 import io.sn11.cluster.scoring.ScoreInputs;
@@ -200,12 +201,16 @@ public final class HttpApi extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> submissionDetails(Map<String, String> query) {
-    ModelDetails details = modelDetails(RequestFields.ofQuery(query));
+    return record(modelDetails(RequestFields.ofQuery(query)).hash());
+  }
+
+  /** The model's record from its entity; 404 when nobody submitted it. */
+  private CompletionStage<HttpResponse> record(String hash) {
     return submissions
-        .get(details.hash())
+        .get(hash)
         .thenApply(
             state -> {
-              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + details.hash() + " was submitted");
+              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + hash + " was submitted");
               return json(StatusCodes.OK, views.record(state));
             });
   }
@@ -329,7 +334,7 @@ public final class HttpApi extends AllDirectives {
             found -> {
               ObjectNode answer = mapper.createObjectNode();
               ObjectNode counts = answer.putObject("counts");
-              for (io.sn11.cluster.domain.ModelStatus status : io.sn11.cluster.domain.ModelStatus.values()) {
+              for (ModelStatus status : ModelStatus.values()) {
                 counts.put(status.name(), found.getValue().getOrDefault(status, 0));
               }
               answer.set("models", views.modelRows(found.getKey()));
@@ -366,14 +371,12 @@ public final class HttpApi extends AllDirectives {
 
   /** A model's record by its hash alone (the same record as {@code /model_submission_details}). */
   private CompletionStage<HttpResponse> model(String hash) {
-    String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");
-    return submissions
-        .get(canonical)
-        .thenApply(
-            state -> {
-              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + canonical + " was submitted");
-              return json(StatusCodes.OK, views.record(state));
-            });
+    return record(pathHash(hash));
+  }
+
+  /** The model hash of a path, {@code /models/{hash}...}, in canonical form; 400 naming {@code hash} otherwise. */
+  private static String pathHash(String segment) {
+    return RequestFields.ofQuery(Map.of("hash", segment)).modelHash("hash");
   }
 
   /** The {@code limit} query parameter of a list (the only parameter lists take). */
@@ -386,7 +389,7 @@ public final class HttpApi extends AllDirectives {
 
   /** The judge's verdicts of the model's latest judged attempt, a page at a time (page from 1). */
   private CompletionStage<HttpResponse> verdicts(String hash, Map<String, String> query) {
-    String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");
+    String canonical = pathHash(hash);
     RequestFields fields = RequestFields.ofQuery(query);
     Long page = fields.optionalLongInRange("page", 1, Integer.MAX_VALUE);
     Long pageSize = fields.optionalLongInRange("page_size", 1, MAX_VERDICT_PAGE_SIZE);
@@ -416,7 +419,7 @@ public final class HttpApi extends AllDirectives {
   private static final int MAX_VERDICT_PAGE_SIZE = 100;
 
   private CompletionStage<HttpResponse> events(String hash) {
-    String canonical = RequestFields.ofQuery(Map.of("hash", hash)).modelHash("hash");
+    String canonical = pathHash(hash);
     JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String persistenceId = ModelEvaluation.TYPE_KEY.name() + "|" + canonical;
     return journal
