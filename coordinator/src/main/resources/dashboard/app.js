@@ -161,12 +161,13 @@ function renderWeights(answer) {
   const chart = document.getElementById("weights-chart");
   const legend = document.getElementById("weights-legend");
   const steps = answer.steps;
-  document.getElementById("weights-empty").hidden = steps.length > 0;
+  const uids = [...new Set(steps.flatMap((s) => Object.keys(s.average)))].sort((a, b) => a - b);
+  // Folds over an empty registry leave nothing to draw.
+  document.getElementById("weights-empty").hidden = uids.length > 0;
   chart.replaceChildren();
   legend.replaceChildren();
-  if (steps.length === 0) return;
+  if (uids.length === 0) return;
 
-  const uids = [...new Set(steps.flatMap((s) => Object.keys(s.average)))].sort((a, b) => a - b);
   const width = 640, height = 240, left = 36, right = 8, top = 8, bottom = 22;
   const maxWeight = Math.max(0.01, ...steps.flatMap((s) => Object.values(s.average)));
   const x = (i) => left + (steps.length === 1 ? (width - left - right) / 2 : (i * (width - left - right)) / (steps.length - 1));
