@@ -1,5 +1,7 @@
 package io.sn11.launcher;
 
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.sn11.cluster.metrics.Sn11Metrics;
 import io.sn11.cluster.node.NodeConfig;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.coordinator.CoordinatorRole;
@@ -90,7 +92,31 @@ final class LoadBenchmark {
 
   /** Everything the summary reports. */
   private record Results(
-      Measurement details, Measurement trivial, Measurement submitted, JournalRow journalRow, PlainInserts plain, int acceptedCount, List<String> missingHashes) {}
+      Measurement details,
+      Measurement trivial,
+      Measurement submitted,
+      JournalWrites journalWrites,
+      JournalRow journalRow,
+      PlainInserts plain,
+      int acceptedCount,
+      List<String> missingHashes) {}
+
+  /** The node's own journal writes (sn11_journal_write_seconds) over a measurement: where a submission's time goes. */
+  private record JournalWrites(long batches, double seconds) {
+    static JournalWrites of(Sn11Metrics metrics) {
+      long batches = 0;
+      double seconds = 0;
+      for (HistogramSnapshot.HistogramDataPointSnapshot point : metrics.journalWrites.collect().getDataPoints()) {
+        batches += point.getCount();
+        seconds += point.getSum();
+      }
+      return new JournalWrites(batches, seconds);
+    }
+
+    JournalWrites since(JournalWrites before) {
+      return new JournalWrites(batches - before.batches, seconds - before.seconds);
+    }
+  }
 
   int run() throws Exception {
     Results results;
@@ -103,23 +129,25 @@ final class LoadBenchmark {
         api.url = URI.create("http://127.0.0.1:" + coordinator.httpAddress().getPort());
         api.token = token;
         System.out.printf("coordinator on %s (journal in that database); %d users, %.1f s warm-up and %.1f s per measurement%n", api.url, users, seconds(warmUp), seconds(duration));
-        results = measureAll(api, database);
+        results = measureAll(api, database, Sn11Metrics.get(node.system()));
       }
     }
     // Printed once the node and the database are down, so that their shutdown output comes before it.
     return printSummary(results);
   }
 
-  private Results measureAll(ApiClient api, Database database) throws Exception {
+  private Results measureAll(ApiClient api, Database database, Sn11Metrics metrics) throws Exception {
     List<SyntheticModel> toRead = submitModelsToRead(api);
     System.out.println(Tally.HEADER);
     Measurement details = measure("details", tally -> tally.send(() -> api.get(toRead.get(ThreadLocalRandom.current().nextInt(toRead.size())).detailsPath())));
     Measurement trivial = measure("hc", tally -> tally.send(() -> api.get("/hc")));
+    JournalWrites before = JournalWrites.of(metrics);
     Measurement submitted = measure("submit", tally -> submit(api, tally));
+    JournalWrites writes = JournalWrites.of(metrics).since(before);
     List<String> ids = new ArrayList<>(accepted.keySet());
     List<String> missing = missingFromJournal(database, ids);
     JournalRow journalRow = journalRow(database, ids);
-    return new Results(details, trivial, submitted, journalRow, plainInserts(database, journalRow), ids.size(), missing);
+    return new Results(details, trivial, submitted, writes, journalRow, plainInserts(database, journalRow), ids.size(), missing);
   }
 
   private int printSummary(Results results) {
@@ -129,6 +157,12 @@ final class LoadBenchmark {
     printRate("GET /hc (trivial route)", results.trivial(), "req/s");
     System.out.printf("%-54s %.3f%n", "ratio details/trivial", ratio(results.details(), results.trivial()));
     printRate("submissions persisted (PostgreSQL journal via HTTP)", results.submitted(), "/s");
+    JournalWrites writes = results.journalWrites();
+    if (writes.batches() > 0) {
+      System.out.printf(
+          "%-54s %9d batches, mean %.2f ms (sn11_journal_write_seconds, warm-up included)%n",
+          "  of which journal writes", writes.batches(), writes.seconds() * 1000 / writes.batches());
+    }
     printRate("plain JDBC inserts (same row size, same concurrency)", results.plain().measurement(), "/s");
     System.out.printf("%-54s %.3f%n", "ratio submissions/plain JDBC", ratio(results.submitted(), results.plain().measurement()));
     JournalRow journalRow = results.journalRow();

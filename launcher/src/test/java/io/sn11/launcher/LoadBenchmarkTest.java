@@ -41,6 +41,9 @@ class LoadBenchmarkTest {
     double submissions = figure(report, "submissions persisted \\(PostgreSQL journal via HTTP\\)\\s+([\\d.]+) /s");
     double plain = figure(report, "plain JDBC inserts \\(same row size, same concurrency\\)\\s+([\\d.]+) /s");
     assertRatio(submissions, plain, figure(report, "ratio submissions/plain JDBC\\s+([\\d.]+)"), report);
+    // The node's own journal-write metric saw the submissions' writes.
+    assertTrue(figure(report, "of which journal writes\\s+(\\d+) batches") > 0, report);
+    assertTrue(figure(report, "batches, mean ([\\d.]+) ms") > 0, report);
 
     assertTrue(figure(report, "journal row of a submission (\\d+) bytes") > 0, report);
     assertTrue(figure(report, "plain row (\\d+) bytes") > 0, report);
