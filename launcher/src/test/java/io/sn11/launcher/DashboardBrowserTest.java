@@ -11,14 +11,11 @@ import io.sn11.coordinator.http.ApiNode;
 import io.sn11.coordinator.http.ApiNode.Model;
 import io.sn11.coordinator.testing.Eventually;
 import io.sn11.gpunode.worker.GpuNodeRole;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,8 +37,8 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * slot appear when it joins, sorting and the model's history work, and the weights chart draws a line
  * per uid. Screenshots go to {@code target/dashboard-screenshots/}.
  *
- * <p>Without a browser the test is skipped with the reason, except under CI, where {@code .ci/run}
- * installs one and a missing browser is a failure.
+ * <p>A missing browser is installed with apt-get where the test runs as root ({@link SystemChromium});
+ * where that cannot be done the test is skipped with the reason, except under CI, where it fails.
  */
 class DashboardBrowserTest {
   private static final Duration PAGE_DEADLINE = Duration.ofSeconds(30);
@@ -54,18 +51,15 @@ class DashboardBrowserTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Optional<Path> chromium = onPath("chromium", "chromium-browser", "google-chrome");
-    Optional<Path> driver = onPath("chromedriver");
-    String missing = chromium.isEmpty() ? "no chromium on the PATH" : driver.isEmpty() ? "no chromedriver on the PATH" : null;
-    if (missing != null && "true".equals(System.getenv("CI"))) {
-      throw new AssertionError(missing + ": CI installs Debian's chromium and chromium-driver in .ci/run before the tests");
-    }
-    Assumptions.assumeTrue(missing == null, () -> missing + "; install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver) to run the dashboard's browser test");
+    SystemChromium.Result found = SystemChromium.find();
+    if (found.missing() != null && "true".equals(System.getenv("CI"))) throw new AssertionError(found.missing());
+    Assumptions.assumeTrue(found.missing() == null, found::missing);
+    SystemChromium chromium = found.chromium().get();
 
     ChromeOptions options = new ChromeOptions();
-    options.setBinary(chromium.get().toFile());
+    options.setBinary(chromium.browser().toFile());
     options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1200");
-    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(driver.get().toFile()).usingAnyFreePort().build();
+    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(chromium.driver().toFile()).usingAnyFreePort().build();
     cluster = TestCluster.start(dir);
     browser = new ChromeDriver(service, options);
     Files.createDirectories(SCREENSHOTS);
@@ -195,13 +189,5 @@ class DashboardBrowserTest {
     Path file = SCREENSHOTS.resolve(name + ".png");
     Files.write(file, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
     System.out.println("dashboard screenshot: " + file.toAbsolutePath());
-  }
-
-  private static Optional<Path> onPath(String... names) {
-    String path = System.getenv().getOrDefault("PATH", "");
-    return Stream.of(names)
-        .flatMap(name -> Stream.of(path.split(File.pathSeparator)).map(folder -> Path.of(folder, name)))
-        .filter(Files::isExecutable)
-        .findFirst();
   }
 }
