@@ -24,6 +24,11 @@ public record ModelDetails(
     return repoNamespace + "/" + repoName;
   }
 
+  /** The repository as Hugging Face resolves it, whatever the case it was written in: the key duplicates are found by. */
+  public String repositoryKey() {
+    return repository().toLowerCase(java.util.Locale.ROOT);
+  }
+
   public String revisionOrDefault() {
     return revision == null ? DEFAULT_REVISION : revision;
   }

@@ -2,6 +2,7 @@ package io.sn11.coordinator.readside;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.coordinator.CoordinatorSettings;
 import java.sql.Connection;
@@ -91,14 +92,12 @@ public final class ReadSide implements AutoCloseable {
 
   /**
    * The earliest model another hotkey submitted for the repository, if any. Repository ids compare
-   * case-insensitively, as Hugging Face resolves them (and as the weights' duplicate check does); a
-   * hotkey's own earlier models are the window rule's business, not duplicates.
+   * case-insensitively, as Hugging Face resolves them (and as the weights' duplicate check does), through
+   * the indexed {@code repository_key}; a hotkey's own earlier models are the window rule's business, not duplicates.
    */
-  public Optional<ModelRow> earliestModelOfRepositoryByOthers(String namespace, String name, String hotkey) throws SQLException {
+  public Optional<ModelRow> earliestModelOfRepositoryByOthers(ModelDetails model) throws SQLException {
     return queryOne(
-        ModelRow.SELECT
-            + " WHERE LOWER(repo_namespace) = LOWER(?) AND LOWER(repo_name) = LOWER(?) AND hotkey <> ? ORDER BY block ASC, submitted_at ASC",
-        namespace, name, hotkey);
+        ModelRow.SELECT + " WHERE repository_key = ? AND hotkey <> ? ORDER BY block ASC, submitted_at ASC", model.repositoryKey(), model.hotkey());
   }
 
   /** Every registry entry with the model it names, when the model is known; ordered by uid. */

@@ -104,7 +104,8 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
     try (PreparedStatement statement =
         connection.prepareStatement(
             "INSERT INTO model_record (hash, repo_namespace, repo_name, chat_template_type, hotkey, block, revision, competition_id,"
-                + " status, accepted, attempt, duplicate_of, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, 0, ?, ?, ?)")) {
+                + " status, accepted, attempt, duplicate_of, submitted_at, updated_at, repository_key)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, 0, ?, ?, ?, ?)")) {
       statement.setString(1, d.hash());
       statement.setString(2, d.repoNamespace());
       statement.setString(3, d.repoName());
@@ -117,6 +118,7 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
       statement.setString(10, duplicateOf);
       statement.setTimestamp(11, Timestamp.from(at));
       statement.setTimestamp(12, Timestamp.from(at));
+      statement.setString(13, d.repositoryKey());
       statement.executeUpdate();
     }
   }
