@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.coordinator.http.ApiNode;
 import io.sn11.coordinator.http.ApiNode.Model;
@@ -121,7 +120,7 @@ class DashboardBrowserTest {
       // Weights: the random-weight model scores 0, so give it an imported judge score of 0.6 (the row
       // follows), register both miners and fold two blocks. uid 2 failed: uid 1 takes the whole step,
       // and the moving average is 0.1 after the first block, 0.9 * 0.1 + 0.1 = 0.19 after the second.
-      api.adminPost("/admin/results", imported(tiny, 0.6)).expect(200);
+      api.importJudgeScore(tiny, 0.6).expect(200);
       awaitPage(() -> cell(tiny, ".score-total_score").equals("0.6000"));
       api.register(1, tiny).expect(200);
       api.register(2, missing).expect(200);
@@ -134,13 +133,6 @@ class DashboardBrowserTest {
       assertFalse(browser.findElement(By.id("weights-empty")).isDisplayed());
       screenshot("3-history-and-weights");
     }
-  }
-
-  private static JsonNode imported(Model model, double judgeScore) {
-    ObjectNode body = model.json();
-    body.remove("block");
-    body.put("source", "dashboard-test").putObject("score").put("judge_score", judgeScore);
-    return body;
   }
 
   // ---- reading the page -------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 package io.sn11.launcher;
 
+import com.sun.security.auth.module.UnixSystem;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +25,7 @@ record SystemChromium(Path browser, Path driver) {
     Optional<SystemChromium> found = onPath();
     if (found.isPresent()) return new Result(found, null);
     if (onPath("apt-get").isEmpty()) return new Result(Optional.empty(), "no chromium or chromedriver on the PATH, and no apt-get to install them");
-    if (!"0".equals(run(List.of("id", "-u"), 1).trim())) {
+    if (new UnixSystem().getUid() != 0) {
       return new Result(Optional.empty(), "no chromium or chromedriver on the PATH; as root, apt-get install " + String.join(" ", PACKAGES));
     }
     run(List.of("apt-get", "update", "-qq"), 10);
@@ -50,20 +52,13 @@ record SystemChromium(Path browser, Path driver) {
         .findFirst();
   }
 
-  /** Runs a command, its output appended to the install log; answers that output. */
-  private static String run(List<String> command, int minutes) throws IOException, InterruptedException {
+  /** Runs a command (for at most {@code minutes}), its output appended to the install log. */
+  private static void run(List<String> command, int minutes) throws IOException, InterruptedException {
     Files.createDirectories(INSTALL_LOG.getParent());
-    Path output = Files.createTempFile("sn11-command", ".log");
-    try {
-      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
-      builder.environment().put("DEBIAN_FRONTEND", "noninteractive");
-      Process process = builder.start();
-      if (!process.waitFor(minutes, TimeUnit.MINUTES)) process.destroyForcibly();
-      String text = Files.readString(output);
-      Files.writeString(INSTALL_LOG, "$ " + String.join(" ", command) + "\n" + text, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-      return text;
-    } finally {
-      Files.deleteIfExists(output);
-    }
+    Files.writeString(INSTALL_LOG, "$ " + String.join(" ", command) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(INSTALL_LOG.toFile()));
+    builder.environment().put("DEBIAN_FRONTEND", "noninteractive");
+    Process process = builder.start();
+    if (!process.waitFor(minutes, TimeUnit.MINUTES)) process.destroyForcibly();
   }
 }

@@ -229,6 +229,13 @@ public final class ApiNode implements AutoCloseable {
     return null;
   }
 
+  /** Records a judge score produced elsewhere for {@code model} ({@code POST /admin/results}); the total follows it under the default rule. */
+  public Answer importJudgeScore(Model model, double judgeScore) throws Exception {
+    ObjectNode body = model.json();
+    body.set("score", JSON.createObjectNode().put("judge_score", judgeScore));
+    return adminPost("/admin/results", body);
+  }
+
   /** Registers {@code model} at {@code uid} (at the model's block). */
   public Answer register(int uid, Model model) throws Exception {
     ObjectNode body = JSON.createObjectNode().put("uid", uid).put("hash", model.hash()).put("hotkey", model.hotkey()).put("block", model.block());

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.http.ApiNode.Answer;
 import io.sn11.coordinator.http.ApiNode.Model;
@@ -39,13 +38,6 @@ class DashboardApiTest {
   @AfterAll
   static void stopNode() throws Exception {
     if (api != null) api.close();
-  }
-
-  private static ObjectNode imported(Model model, double judgeScore) {
-    ObjectNode body = model.json();
-    body.remove("block");
-    body.putObject("score").put("judge_score", judgeScore);
-    return body;
   }
 
   private static ModelEvaluation.State tell(Model model, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command)
@@ -86,8 +78,8 @@ class DashboardApiTest {
     Model claimed = model("board", "claimed", hotkey("board-claimed"), 13);
     Model waiting = model("board", "waiting", hotkey("board-waiting"), 14);
     for (Model m : List.of(best, second, running, claimed, waiting)) api.adminPost("/check_model", m.json()).expect(200);
-    api.adminPost("/admin/results", imported(second, 0.3)).expect(200);
-    api.adminPost("/admin/results", imported(best, 0.7)).expect(200);
+    api.importJudgeScore(second, 0.3).expect(200);
+    api.importJudgeScore(best, 0.7).expect(200);
     // What a gpu-node's slot does: claim, start running, report progress.
     int attempt = tell(running, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-2", r)).attempt();
     tell(running, r -> new ModelEvaluation.StartRunning(attempt, r));
@@ -148,8 +140,8 @@ class DashboardApiTest {
     Model winner = model("weights-history", "winner", hotkey("history-winner"), 10);
     Model loser = model("weights-history", "loser", hotkey("history-loser"), 20);
     for (Model m : List.of(winner, loser)) api.adminPost("/check_model", m.json()).expect(200);
-    api.adminPost("/admin/results", imported(winner, 0.7)).expect(200);
-    api.adminPost("/admin/results", imported(loser, 0.3)).expect(200);
+    api.importJudgeScore(winner, 0.7).expect(200);
+    api.importJudgeScore(loser, 0.3).expect(200);
     api.awaitReadSide(41, winner, "COMPLETED");
     api.awaitReadSide(42, loser, "COMPLETED");
     assertEquals(0, api.get("/weights/history").expect(200).body().path("steps").size(), "nothing folded yet");

@@ -68,9 +68,7 @@ class WeightsApiTest {
 
   /** Imports a judge score (total = judge score under the default rule) and registers the model at its block. */
   private static void importAndRegister(int uid, Model model, double judgeScore) throws Exception {
-    ObjectNode body = model.json();
-    body.set("score", JSON.createObjectNode().put("judge_score", judgeScore));
-    assertEquals(judgeScore, api.adminPost("/admin/results", body).expect(200).body().at("/score/total_score").asDouble());
+    assertEquals(judgeScore, api.importJudgeScore(model, judgeScore).expect(200).body().at("/score/total_score").asDouble());
     api.register(uid, model).expect(200);
   }
 
