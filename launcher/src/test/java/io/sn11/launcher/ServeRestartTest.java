@@ -107,7 +107,7 @@ class ServeRestartTest {
     assertEquals(scoredRecord, getJson(second, "/model_submission_details?" + query(scoredA)));
     assertEquals(minerboard, getJson(second, "/minerboard"));
     assertEquals(folded, getJson(second, "/weights"));
-    assertEquals(409, post(second, "/admin/weights/fold", JSON.createObjectNode().put("current_block", 1000), token).statusCode());
+    assertEquals(409, send(second, "/admin/weights/fold", JSON.createObjectNode().put("current_block", 1000), token).statusCode());
 
     // A later block continues the average from where it was before the restart: 0.9 * previous + 0.1 * step.
     JsonNode later = fold(second, 2000, token);
@@ -229,6 +229,12 @@ class ServeRestartTest {
   }
 
   private HttpResponse<String> post(Served served, String path, JsonNode body, String token) throws Exception {
+    HttpResponse<String> response = send(served, path, body, token);
+    assertEquals(200, response.statusCode(), () -> path + " answered " + response.body());
+    return response;
+  }
+
+  private HttpResponse<String> send(Served served, String path, JsonNode body, String token) throws Exception {
     HttpRequest request =
         HttpRequest.newBuilder(served.base().resolve(path))
             .timeout(Duration.ofSeconds(30))
@@ -236,16 +242,12 @@ class ServeRestartTest {
             .header("Authorization", "Bearer " + token)
             .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
             .build();
-    HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, response.statusCode(), () -> path + " answered " + response.body());
-    return response;
+    return client.send(request, HttpResponse.BodyHandlers.ofString());
   }
 
   /** Folds {@code block} into the moving average (POST /admin/weights/fold) and answers the fold. */
   private JsonNode fold(Served served, long block, String token) throws Exception {
-    HttpResponse<String> response = post(served, "/admin/weights/fold", JSON.createObjectNode().put("current_block", block), token);
-    assertEquals(200, response.statusCode(), response::body);
-    return JSON.readTree(response.body());
+    return JSON.readTree(post(served, "/admin/weights/fold", JSON.createObjectNode().put("current_block", block), token).body());
   }
 
   private JsonNode getJson(Served served, String pathAndQuery) throws Exception {
