@@ -119,7 +119,10 @@ public final class WeightsService {
     return registry().thenCompose(registry -> persist(allowedStep(registry, currentBlock)));
   }
 
-  /** Folds the chain's current block as this node knows it, unless it is folded already (then empty). */
+  /**
+   * Folds the chain's current block as this node knows it, unless it is folded already or nobody is
+   * registered yet (a step of no miners is not worth a fold); empty then.
+   */
   public CompletionStage<Optional<Result>> foldChainBlock() {
     return registry()
         .thenCompose(
@@ -128,7 +131,7 @@ public final class WeightsService {
               return folded()
                   .thenCompose(
                       state ->
-                          block <= state.lastBlock()
+                          registry.isEmpty() || block <= state.lastBlock()
                               ? CompletableFuture.completedFuture(Optional.<Result>empty())
                               : persist(step(registry, block)).thenApply(Optional::of));
             });
