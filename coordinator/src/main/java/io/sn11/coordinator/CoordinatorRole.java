@@ -16,6 +16,7 @@ import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.ReadSideProjection;
 import io.sn11.coordinator.registry.MinerRegistration;
 import io.sn11.coordinator.weights.WeightsLedger;
+import io.sn11.coordinator.weights.WeightsSchedule;
 import io.sn11.coordinator.weights.WeightsService;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -70,13 +71,15 @@ public final class CoordinatorRole implements Sn11Node.Role {
 
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
     Dispatcher.init(system, settings, readSide, blocking);
+    WeightsService weights = new WeightsService(system, readSide, blocking, settings, scoring);
+    WeightsSchedule.init(system, settings.weights().foldInterval(), weights);
     HttpApi api =
         new HttpApi(
             system,
             settings,
             scoring,
             new Submissions(system, readSide, blocking, settings),
-            new WeightsService(system, readSide, blocking, settings, scoring),
+            weights,
             readSide,
             blocking,
             jsonMapper());

@@ -24,6 +24,7 @@ public record CoordinatorSettings(
     int snapshotEvery,
     int projectionParallelism,
     Dispatch dispatch,
+    WeightsSettings weights,
     Database database) {
 
   /** HTTPS for the API: the key store with the server's key and certificate chain; null when plain HTTP. */
@@ -48,7 +49,7 @@ public record CoordinatorSettings(
   public static final List<String> ROUTE_NAMES =
       List.of(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
-          "evaluate_model", "admin_results", "admin_actions", "model", "model_events", "model_verdicts", "dashboard", "leaderboard",
+          "evaluate_model", "admin_results", "admin_actions", "admin_weights_fold", "model", "model_events", "model_verdicts", "dashboard", "leaderboard",
           "queue", "nodes", "weights_history");
 
   /**
@@ -61,6 +62,26 @@ public record CoordinatorSettings(
    * @param pollBatch queued models read per poll (oldest first)
    */
   public record Dispatch(int maxAttempts, Duration leaseTimeout, Duration heartbeatInterval, Duration pollInterval, int pollBatch) {}
+
+  /**
+   * The weights beyond the scoring rules: who gets a burn, how the node knows the chain's current block,
+   * and whether it folds on its own.
+   *
+   * @param burn a uid that receives a fixed share of every step; null: no burn
+   * @param chainReference a block and when the chain made it, from which the node estimates the chain's
+   *     current block; null: the node knows the chain only from the blocks in its registry
+   * @param blockTime how often the chain makes a block
+   * @param maxBlocksAhead how far beyond the chain's current block (as the node knows it) a block may be
+   *     to be folded or previewed
+   * @param foldInterval how often one node of the cluster folds the chain's current block; zero: never
+   */
+  public record WeightsSettings(Burn burn, ChainReference chainReference, Duration blockTime, long maxBlocksAhead, Duration foldInterval) {}
+
+  /** {@code uid} receives {@code share} of every step; the others share the rest. */
+  public record Burn(int uid, double share) {}
+
+  /** The chain made block {@code block} at {@code at}. */
+  public record ChainReference(long block, java.time.Instant at) {}
 
   /** Where the read side and the journal live; the dialect follows from the JDBC URL. */
   public record Database(String url, String user, String password, int readSidePoolSize) {
@@ -124,9 +145,49 @@ public record CoordinatorSettings(
                 c.getDuration("dispatch.heartbeat-interval"),
                 c.getDuration("dispatch.poll-interval"),
                 c.getInt("dispatch.poll-batch")),
+            weights(c.getConfig("weights"), c.getInt("submissions.max-uid")),
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
+  }
+
+  private static WeightsSettings weights(Config c, int maxUid) {
+    String at = "sn11.coordinator.weights.";
+    Long burnUid = optionalLong(c, "burn-uid");
+    Double burnShare = c.hasPath("burn-share") ? c.getDouble("burn-share") : null;
+    require(burnUid != null || burnShare == null, at + "burn-uid is required with burn-share");
+    require(burnUid == null || burnShare != null, at + "burn-share is required with burn-uid");
+    require(burnUid == null || (burnUid >= 0 && burnUid <= maxUid), at + "burn-uid must be in 0.." + maxUid + " (submissions.max-uid)");
+    require(burnShare == null || (burnShare >= 0 && burnShare <= 1), at + "burn-share must be in [0, 1]");
+    Long referenceBlock = optionalLong(c, "chain-reference-block");
+    String referenceTime = c.hasPath("chain-reference-time") ? c.getString("chain-reference-time") : null;
+    require(referenceBlock != null || referenceTime == null, at + "chain-reference-block is required with chain-reference-time");
+    require(referenceBlock == null || referenceTime != null, at + "chain-reference-time is required with chain-reference-block");
+    require(referenceBlock == null || referenceBlock >= 0, at + "chain-reference-block must be >= 0");
+    ChainReference reference = null;
+    if (referenceBlock != null) {
+      try {
+        reference = new ChainReference(referenceBlock, java.time.Instant.parse(referenceTime));
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new IllegalArgumentException(at + "chain-reference-time must be an ISO-8601 instant such as 2025-01-31T12:00:00Z, was " + referenceTime, e);
+      }
+    }
+    WeightsSettings weights =
+        new WeightsSettings(
+            burnUid == null ? null : new Burn(burnUid.intValue(), burnShare),
+            reference,
+            c.getDuration("block-time"),
+            c.getLong("max-blocks-ahead"),
+            c.getDuration("fold-interval"));
+    require(!weights.blockTime().isNegative() && !weights.blockTime().isZero(), at + "block-time must be > 0");
+    require(weights.maxBlocksAhead() >= 0, at + "max-blocks-ahead must be >= 0");
+    require(!weights.foldInterval().isNegative(), at + "fold-interval must be >= 0 (0: no schedule)");
+    return weights;
+  }
+
+  /** A whole number, or null where the key is null or absent. */
+  private static Long optionalLong(Config c, String key) {
+    return c.hasPath(key) ? c.getLong(key) : null;
   }
 
   private static Tls tls(Config c) {

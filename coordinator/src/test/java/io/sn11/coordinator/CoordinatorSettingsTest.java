@@ -1,18 +1,24 @@
 package io.sn11.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Admin tokens from the configuration, the environment's variable and token files, all valid at once. */
+/**
+ * Admin tokens from the configuration, the environment's variable and token files, all valid at once;
+ * the weights' burn, chain reference and fold schedule, refused at start-up when out of range.
+ */
 class CoordinatorSettingsTest {
   @TempDir Path dir;
 
@@ -25,6 +31,52 @@ class CoordinatorSettingsTest {
     Path file = Files.writeString(dir.resolve("tokens"), "# rotated on 2026-11-22\nnew-token-1234567890\n\n  old-token-0987654321  \n");
     CoordinatorSettings s = settings(Map.of("sn11.coordinator.admin-tokens", List.of("configured-token"), "sn11.coordinator.admin-token-files", List.of(file.toString())));
     assertEquals(List.of("configured-token", "new-token-1234567890", "old-token-0987654321"), s.adminTokens());
+  }
+
+  @Test
+  void theWeightsHaveNoBurnNoReferenceAndNoScheduleByDefault() {
+    CoordinatorSettings.WeightsSettings weights = settings(Map.of()).weights();
+    assertNull(weights.burn());
+    assertNull(weights.chainReference());
+    assertEquals(Duration.ofSeconds(12), weights.blockTime());
+    assertEquals(7_200, weights.maxBlocksAhead());
+    assertEquals(Duration.ZERO, weights.foldInterval());
+  }
+
+  @Test
+  void aBurnAChainReferenceAndAScheduleAreRead() {
+    String w = "sn11.coordinator.weights.";
+    CoordinatorSettings.WeightsSettings weights =
+        settings(
+                Map.of(
+                    w + "burn-uid", 7, w + "burn-share", 0.25, w + "chain-reference-block", 4_200_000,
+                    w + "chain-reference-time", "2024-10-24T12:00:00Z", w + "fold-interval", "20m"))
+            .weights();
+    assertEquals(new CoordinatorSettings.Burn(7, 0.25), weights.burn());
+    assertEquals(new CoordinatorSettings.ChainReference(4_200_000, Instant.parse("2024-10-24T12:00:00Z")), weights.chainReference());
+    assertEquals(Duration.ofMinutes(20), weights.foldInterval());
+  }
+
+  @Test
+  void badWeightsSettingsStopTheNodeNamingTheKey() {
+    String w = "sn11.coordinator.weights.";
+    assertRefused(w + "burn-uid", Map.of(w + "burn-uid", 65_536, w + "burn-share", 0.5));
+    assertRefused(w + "burn-uid", Map.of(w + "burn-uid", -1, w + "burn-share", 0.5));
+    assertRefused(w + "burn-share", Map.of(w + "burn-uid", 7, w + "burn-share", 1.5));
+    assertRefused(w + "burn-share", Map.of(w + "burn-uid", 7));
+    assertRefused(w + "burn-uid", Map.of(w + "burn-share", 0.5));
+    assertRefused(w + "chain-reference-time", Map.of(w + "chain-reference-block", 5_000));
+    assertRefused(w + "chain-reference-block", Map.of(w + "chain-reference-time", "2025-01-01T00:00:00Z"));
+    assertRefused(w + "chain-reference-time", Map.of(w + "chain-reference-block", 5_000, w + "chain-reference-time", "yesterday"));
+    assertRefused(w + "chain-reference-block", Map.of(w + "chain-reference-block", -5, w + "chain-reference-time", "2025-01-01T00:00:00Z"));
+    assertRefused(w + "block-time", Map.of(w + "block-time", "0s"));
+    assertRefused(w + "max-blocks-ahead", Map.of(w + "max-blocks-ahead", -1));
+    assertRefused(w + "fold-interval", Map.of(w + "fold-interval", "-1s"));
+  }
+
+  private static void assertRefused(String key, Map<String, Object> values) {
+    IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> settings(values), values::toString);
+    assertTrue(error.getMessage().contains(key), error.getMessage());
   }
 
   @Test

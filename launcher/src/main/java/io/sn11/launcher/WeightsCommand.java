@@ -3,30 +3,35 @@ package io.sn11.launcher;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
-/** {@code sn11 weights}: GET /weights. */
+/** {@code sn11 weights}: GET /weights (a preview with --current-block), or POST /admin/weights/fold with --fold. */
 @Command(
     name = "weights",
     mixinStandardHelpOptions = true,
-    description = "Compute win rates and weights at a block, fold them into the moving average, and print them.")
+    description = {
+      "Print the last folded weights (the moving average per uid).",
+      "With --current-block: a preview of the win rates and weights that folding that block would give; nothing is persisted.",
+      "With --fold --current-block: fold that block into the moving average (needs the admin token)."
+    })
 final class WeightsCommand implements Callable<Integer> {
   @Mixin ApiClient client;
 
-  @Option(names = "--current-block", required = true, description = "The chain's current block.")
-  long currentBlock;
+  @Option(names = "--current-block", description = "The chain's current block.")
+  Long currentBlock;
 
-  @Option(names = "--burn-uid", description = "A uid that receives a fixed share of every step.")
-  Integer burnUid;
+  @Option(names = "--fold", description = "Fold --current-block into the persisted moving average (POST /admin/weights/fold).")
+  boolean fold;
 
-  @Option(names = "--burn-share", description = "The burn uid's share, in [0, 1].")
-  Double burnShare;
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    String query = "/weights?current_block=" + currentBlock;
-    if (burnUid != null) query += "&burn_uid=" + burnUid;
-    if (burnShare != null) query += "&burn_share=" + burnShare;
-    return ApiClient.print(client.get(query));
+    if (!fold) return ApiClient.print(client.get(currentBlock == null ? "/weights" : "/weights?current_block=" + currentBlock));
+    if (currentBlock == null) throw new ParameterException(spec.commandLine(), "--fold needs --current-block");
+    return ApiClient.print(client.post("/admin/weights/fold", ApiClient.JSON.createObjectNode().put("current_block", currentBlock), true));
   }
 }

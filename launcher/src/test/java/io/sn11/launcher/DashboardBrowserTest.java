@@ -125,8 +125,8 @@ class DashboardBrowserTest {
       api.register(1, tiny).expect(200);
       api.register(2, missing).expect(200);
       Eventually.await(PAGE_DEADLINE, () -> api.get("/minerboard").expect(200).body().size() == 2);
-      api.get("/weights?current_block=300").expect(200);
-      api.get("/weights?current_block=400").expect(200);
+      api.foldWeights(300).expect(200);
+      api.foldWeights(400).expect(200);
       awaitPage(() -> browser.findElements(By.cssSelector("#weights-chart .weight-line")).size() == 2);
       assertEquals("uid 1: 0.1900", browser.findElement(By.cssSelector("#weights-legend [data-uid='1']")).getText());
       assertEquals("uid 2: 0.0000", browser.findElement(By.cssSelector("#weights-legend [data-uid='2']")).getText());

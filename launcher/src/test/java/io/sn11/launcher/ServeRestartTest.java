@@ -92,8 +92,9 @@ class ServeRestartTest {
     assertTrue(evaluatedRecord.at("/score/judge_score").isNumber(), evaluatedRecord::toString);
     JsonNode scoredRecord = getJson(first, "/model_submission_details?" + query(scoredA));
     JsonNode minerboard = getJson(first, "/minerboard");
-    JsonNode weights = getJson(first, "/weights?current_block=1000");
-    assertTrue(weights.get("folded").asBoolean());
+    JsonNode weights = fold(first, 1000, token);
+    assertEquals(1000, weights.get("last_folded_block").asLong(), weights::toString);
+    JsonNode folded = getJson(first, "/weights");
     // uid0 0.6 @100 beats uid1 0.3 @50 (0.582 > 0.3): win rates 1 and 0; step = softmax(1/0.075, 0) = 0.99999838, 1.62e-6
     double step0 = 1 / (1 + Math.exp(-1 / 0.075));
     assertEquals(0.1 * step0, weights.at("/uids/0/weight").asDouble(), 1e-12);
@@ -101,17 +102,15 @@ class ServeRestartTest {
     stop(first);
     Served second = serve(data, "second");
 
-    // The same answers: records, registry, and the moving average (asking again at block 1000 folds nothing).
+    // The same answers: records, registry, and the moving average (folding block 1000 again is refused).
     assertEquals(evaluatedRecord, getJson(second, "/model_submission_details?" + query(evaluated)));
     assertEquals(scoredRecord, getJson(second, "/model_submission_details?" + query(scoredA)));
     assertEquals(minerboard, getJson(second, "/minerboard"));
-    JsonNode weightsAgain = getJson(second, "/weights?current_block=1000");
-    assertEquals(weights, weightsAgain);
-    assertTrue(weightsAgain.get("folded").asBoolean());
-    assertEquals(1000, weightsAgain.get("last_folded_block").asLong());
+    assertEquals(folded, getJson(second, "/weights"));
+    assertEquals(409, send(second, "/admin/weights/fold", JSON.createObjectNode().put("current_block", 1000), token).statusCode());
 
     // A later block continues the average from where it was before the restart: 0.9 * previous + 0.1 * step.
-    JsonNode later = getJson(second, "/weights?current_block=2000");
+    JsonNode later = fold(second, 2000, token);
     for (int i = 0; i < 2; i++) {
       double previous = weights.at("/uids/" + i + "/weight").asDouble();
       double step = later.at("/uids/" + i + "/step_weight").asDouble();
@@ -230,6 +229,12 @@ class ServeRestartTest {
   }
 
   private HttpResponse<String> post(Served served, String path, JsonNode body, String token) throws Exception {
+    HttpResponse<String> response = send(served, path, body, token);
+    assertEquals(200, response.statusCode(), () -> path + " answered " + response.body());
+    return response;
+  }
+
+  private HttpResponse<String> send(Served served, String path, JsonNode body, String token) throws Exception {
     HttpRequest request =
         HttpRequest.newBuilder(served.base().resolve(path))
             .timeout(Duration.ofSeconds(30))
@@ -237,9 +242,12 @@ class ServeRestartTest {
             .header("Authorization", "Bearer " + token)
             .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
             .build();
-    HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, response.statusCode(), () -> path + " answered " + response.body());
-    return response;
+    return client.send(request, HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Folds {@code block} into the moving average (POST /admin/weights/fold) and answers the fold. */
+  private JsonNode fold(Served served, long block, String token) throws Exception {
+    return JSON.readTree(post(served, "/admin/weights/fold", JSON.createObjectNode().put("current_block", block), token).body());
   }
 
   private JsonNode getJson(Served served, String pathAndQuery) throws Exception {

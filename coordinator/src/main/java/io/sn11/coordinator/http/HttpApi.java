@@ -20,8 +20,6 @@ import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.registry.MinerRegistration;
 import io.sn11.coordinator.weights.WeightsService;
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.time.Duration;
 import java.net.InetAddress;
@@ -72,6 +70,7 @@ public final class HttpApi extends AllDirectives {
   private final ScoringSettings scoring;
   private final Submissions submissions;
   private final WeightsService weights;
+  private final WeightsRequests weightsRequests;
   private final ReadSide readSide;
   private final Executor blocking;
   private final ObjectMapper mapper;
@@ -101,6 +100,7 @@ public final class HttpApi extends AllDirectives {
     this.blocking = blocking;
     this.mapper = mapper;
     this.views = new JsonViews(mapper);
+    this.weightsRequests = new WeightsRequests(weights, views, settings);
     this.adminTokens = new AdminTokens(settings.adminTokens());
     this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
     this.metrics = Sn11Metrics.get(system);
@@ -123,7 +123,9 @@ public final class HttpApi extends AllDirectives {
         () ->
             concat(
                 path("hc", () -> limited("hc", () -> get(() -> respond(this::health)))),
-                path(PathMatchers.segment("weights").slash("preview"), () -> limited("weights_preview", () -> post(() -> withBody(this::preview)))),
+                path(
+                    PathMatchers.segment("weights").slash("preview"),
+                    () -> limited("weights_preview", () -> post(() -> withBody(body -> ok(CompletableFuture.completedFuture(weightsRequests.stepOf(body))))))),
                 path("check_model", () -> limited("check_model", () -> withDatabase(post(() -> withBody(this::checkModel))))),
                 path(
                     "model_submission_details",
@@ -132,11 +134,14 @@ public final class HttpApi extends AllDirectives {
                     "minerboard_update",
                     () -> limited("minerboard_update", () -> withDatabase(post(() -> admin("minerboard_update", () -> withBody(body -> minerboardUpdate(body))))))),
                 path("minerboard", () -> limited("minerboard", () -> withDatabase(get(() -> respond(this::minerboard))))),
-                path("weights", () -> limited("weights", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> weights(query))))))),
+                path("weights", () -> limited("weights", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> ok(weightsRequests.read(query)))))))),
                 path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> admin("evaluate_model", () -> withBody(this::evaluateModel)))))),
                 path(
                     PathMatchers.segment("admin").slash("results"),
                     () -> limited("admin_results", () -> withDatabase(post(() -> admin("admin_results", () -> withBody(this::recordResult)))))),
+                path(
+                    PathMatchers.segment("admin").slash("weights").slash("fold"),
+                    () -> limited("admin_weights_fold", () -> withDatabase(post(() -> admin("admin_weights_fold", () -> withBody(body -> ok(weightsRequests.fold(body)))))))),
                 path(
                     PathMatchers.segment("admin").slash("actions"),
                     () -> limited("admin_actions", () -> withDatabase(get(() -> admin("admin_actions", () -> parameterMap(query -> respond(() -> adminActions(query)))))))),
@@ -234,46 +239,6 @@ public final class HttpApi extends AllDirectives {
 
   private CompletionStage<HttpResponse> minerboard() {
     return blocking(readSide::registry).thenApply(registry -> json(StatusCodes.OK, views.minerboard(registry)));
-  }
-
-  private CompletionStage<HttpResponse> weights(Map<String, String> query) {
-    RequestFields fields = RequestFields.ofQuery(query);
-    long currentBlock = fields.longInRange("current_block", 0, RequestFields.MAX_BLOCK);
-    WeightsService.Burn burn = burn(fields);
-    return weights
-        .weights(currentBlock, burn)
-        .thenApply(r -> json(StatusCodes.OK, views.weights(r.currentBlock(), r.rows(), r.folded(), r.lastFoldedBlock())));
-  }
-
-  private CompletionStage<HttpResponse> preview(JsonNode body, Optional<String> ignoredBearer) {
-    RequestFields fields = RequestFields.ofJson(body);
-    JsonNode entriesNode = body.get("entries");
-    if (entriesNode == null || !entriesNode.isArray()) throw ApiException.badField("entries", "entries must be an array");
-    if (entriesNode.size() > settings.maxUid() + 1) {
-      throw ApiException.badField("entries", "entries may hold at most " + (settings.maxUid() + 1) + " entries");
-    }
-    List<WeightsService.Entry> entries = new ArrayList<>();
-    java.util.Set<Integer> seen = new java.util.HashSet<>();
-    for (int i = 0; i < entriesNode.size(); i++) {
-      String prefix = "entries[" + i + "].";
-      JsonNode entry = entriesNode.get(i);
-      if (!entry.isObject()) throw ApiException.badField("entries[" + i + "]", "each entry must be an object");
-      int uid = entryInt(entry, prefix + "uid", "uid", 0, settings.maxUid());
-      if (!seen.add(uid)) throw ApiException.badField(prefix + "uid", "uid " + uid + " appears twice");
-      long block = entryInt(entry, prefix + "block", "block", 0, RequestFields.MAX_BLOCK);
-      JsonNode score = entry.get("score");
-      if (score == null || !score.isNumber() || !Double.isFinite(score.asDouble()) || score.asDouble() < 0) {
-        throw ApiException.badField(prefix + "score", "score must be a finite number >= 0");
-      }
-      JsonNode invalid = entry.get("invalid");
-      if (invalid != null && !invalid.isBoolean()) throw ApiException.badField(prefix + "invalid", "invalid must be true or false");
-      boolean isInvalid = invalid != null && invalid.asBoolean();
-      entries.add(new WeightsService.Entry(uid, null, null, block, score.asDouble(), isInvalid ? "marked invalid by the caller" : null));
-    }
-    WeightsService.Burn burn = burn(fields);
-    fields.rejectUnknown("entries");
-    List<WeightsService.Row> rows = weights.preview(entries, burn);
-    return CompletableFuture.completedFuture(json(StatusCodes.OK, views.weights(0, rows, null, null)));
   }
 
   private CompletionStage<HttpResponse> evaluateModel(JsonNode body, Optional<String> ignoredBearer) {
@@ -455,23 +420,6 @@ public final class HttpApi extends AllDirectives {
     return new ModelDetails(hash, namespace, name, template, hotkey, block == null ? 0 : block, fields.revision("revision"), fields.competitionId("competition_id"));
   }
 
-  private WeightsService.Burn burn(RequestFields fields) {
-    Long uid = fields.optionalLongInRange("burn_uid", 0, settings.maxUid());
-    Double share = fields.optionalFraction("burn_share");
-    if (uid == null && share == null) return null;
-    if (uid == null) throw ApiException.badField("burn_uid", "burn_uid is required with burn_share");
-    if (share == null) throw ApiException.badField("burn_share", "burn_share is required with burn_uid");
-    return new WeightsService.Burn(uid.intValue(), share);
-  }
-
-  private static int entryInt(JsonNode entry, String field, String key, long min, long max) {
-    JsonNode value = entry.get(key);
-    if (value == null || !value.canConvertToExactIntegral() || value.asLong() < min || value.asLong() > max) {
-      throw ApiException.badField(field, field + " must be an integer in " + min + ".." + max);
-    }
-    return (int) Math.min(Integer.MAX_VALUE, value.asLong());
-  }
-
   private static Double scoreField(JsonNode score, String key) {
     JsonNode value = score.get(key);
     if (value == null || value.isNull()) return null;
@@ -600,21 +548,8 @@ public final class HttpApi extends AllDirectives {
     return completeWithFuture(response.exceptionally(this::errorResponse));
   }
 
-  private <T> CompletionStage<T> blocking(SqlSupplier<T> query) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return query.get();
-          } catch (SQLException e) {
-            throw new CompletionException(e);
-          }
-        },
-        blocking);
-  }
-
-  @FunctionalInterface
-  private interface SqlSupplier<T> {
-    T get() throws SQLException;
+  private <T> CompletionStage<T> blocking(ReadSide.Query<T> query) {
+    return ReadSide.on(blocking, query);
   }
 
   private HttpResponse errorResponse(Throwable failure) {
@@ -624,6 +559,10 @@ public final class HttpApi extends AllDirectives {
     }
     if (cause instanceof ApiException api) return error(api.status(), api.field(), api.getMessage());
     if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
+    if (cause instanceof WeightsService.BlockRefused refused) {
+      boolean conflict = refused.reason() == WeightsService.BlockRefused.Reason.NOT_AFTER_LAST_FOLD;
+      return error(conflict ? StatusCodes.CONFLICT : StatusCodes.BAD_REQUEST, "current_block", refused.getMessage());
+    }
     if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
     if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
     if (cause instanceof SQLException) return databaseUnavailable();
@@ -647,6 +586,10 @@ public final class HttpApi extends AllDirectives {
     ObjectNode body = mapper.createObjectNode().put("detail", detail);
     if (field != null) body.put("field", field);
     return json(status, body);
+  }
+
+  private CompletionStage<HttpResponse> ok(CompletionStage<? extends JsonNode> body) {
+    return body.thenApply(answer -> json(StatusCodes.OK, answer));
   }
 
   private HttpResponse json(StatusCode status, JsonNode body) {

@@ -110,12 +110,39 @@ final class JsonViews {
     return rows;
   }
 
-  ObjectNode weights(long currentBlock, List<WeightsService.Row> rows, Boolean folded, Long lastFoldedBlock) {
-    ObjectNode node = mapper.createObjectNode();
-    node.put("current_block", currentBlock);
-    if (folded != null) node.put("folded", folded);
-    if (lastFoldedBlock != null) node.put("last_folded_block", lastFoldedBlock);
+  /** A step and its average: a preview of a fold ({@code preview}) or a fold that is persisted. */
+  ObjectNode weights(WeightsService.Result result, boolean preview) {
+    ObjectNode node = mapper.createObjectNode().put("preview", preview).put("current_block", result.currentBlock());
+    putLastFoldedBlock(node, result.lastFoldedBlock());
+    node.set("uids", weightRows(result.rows()));
+    return node;
+  }
+
+  /** A step over entries the caller gave: no block, no average. */
+  ObjectNode stepOf(List<WeightsService.Row> rows) {
+    ObjectNode node = mapper.createObjectNode().put("current_block", 0);
+    node.set("uids", weightRows(rows));
+    return node;
+  }
+
+  /** The last folded state: the moving average of every uid, by uid. */
+  ObjectNode foldedWeights(WeightsLedger.State state) {
+    ObjectNode node = mapper.createObjectNode().put("preview", false);
+    putLastFoldedBlock(node, state.lastBlock());
+    node.put("steps", state.steps());
     ArrayNode uids = node.putArray("uids");
+    new TreeMap<>(state.average()).forEach((uid, weight) -> uids.addObject().put("uid", uid).put("weight", weight));
+    return node;
+  }
+
+  /** The ledger's -1 (nothing folded yet) is null. */
+  private static void putLastFoldedBlock(ObjectNode node, long lastFoldedBlock) {
+    if (lastFoldedBlock < 0) node.putNull("last_folded_block");
+    else node.put("last_folded_block", lastFoldedBlock);
+  }
+
+  private ArrayNode weightRows(List<WeightsService.Row> rows) {
+    ArrayNode uids = mapper.createArrayNode();
     for (WeightsService.Row row : rows) {
       ObjectNode u = uids.addObject();
       WeightsService.Entry e = row.entry();
@@ -133,7 +160,7 @@ final class JsonViews {
       u.put("step_weight", row.stepWeight());
       if (row.weight() != null) u.put("weight", row.weight());
     }
-    return node;
+    return uids;
   }
 
   /** A model as the read side holds it: the dashboard's leaderboard and queue rows. */

@@ -13,6 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 
@@ -25,6 +29,25 @@ public final class ReadSide implements AutoCloseable {
 
   private ReadSide(HikariDataSource dataSource) {
     this.dataSource = dataSource;
+  }
+
+  /** A read-side query; JDBC blocks, so it runs on the blocking executor ({@link #on}). */
+  @FunctionalInterface
+  public interface Query<T> {
+    T run() throws SQLException;
+  }
+
+  /** Runs {@code query} on {@code executor}; an SQLException fails the stage. */
+  public static <T> CompletionStage<T> on(Executor executor, Query<T> query) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return query.run();
+          } catch (SQLException e) {
+            throw new CompletionException(e);
+          }
+        },
+        executor);
   }
 
   /** Opens the pool and brings the schema up to date (the plugin's journal tables and our own). */

@@ -21,9 +21,9 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
- * The persisted moving average of the weights. Each {@code /weights} step folds its weight vector in
- * once per block: asking again at the same (or an older) block answers the stored average unchanged,
- * so a retried request never folds twice.
+ * The persisted moving average of the weights. An admin's fold or the node's schedule folds a block's
+ * weight vector in once: a fold at the same (or an older) block answers the stored average unchanged, so
+ * a retried fold never folds twice and the average never goes back.
  */
 public final class WeightsLedger
     extends EventSourcedBehaviorWithEnforcedReplies<WeightsLedger.Command, WeightsLedger.Event, WeightsLedger.State> {

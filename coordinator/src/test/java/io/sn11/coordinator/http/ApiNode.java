@@ -236,6 +236,11 @@ public final class ApiNode implements AutoCloseable {
     return adminPost("/admin/results", body);
   }
 
+  /** Folds the weights at {@code block} into the persisted moving average ({@code POST /admin/weights/fold}). */
+  public Answer foldWeights(long block) throws Exception {
+    return adminPost("/admin/weights/fold", JSON.createObjectNode().put("current_block", block));
+  }
+
   /** Registers {@code model} at {@code uid} (at the model's block). */
   public Answer register(int uid, Model model) throws Exception {
     ObjectNode body = JSON.createObjectNode().put("uid", uid).put("hash", model.hash()).put("hotkey", model.hotkey()).put("block", model.block());

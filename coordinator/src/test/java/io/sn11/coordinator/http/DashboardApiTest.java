@@ -146,7 +146,7 @@ class DashboardApiTest {
     api.awaitReadSide(42, loser, "COMPLETED");
     assertEquals(0, api.get("/weights/history").expect(200).body().path("steps").size(), "nothing folded yet");
 
-    for (long block : List.of(100L, 200L, 300L)) api.get("/weights?current_block=" + block).expect(200);
+    for (long block : List.of(100L, 200L, 300L)) api.foldWeights(block).expect(200);
     JsonNode steps = api.get("/weights/history?limit=2").expect(200).body().path("steps");
     assertEquals(2, steps.size(), steps.toString());
     assertEquals(200, steps.at("/0/block").asLong());

@@ -38,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The HTTP API against a real node: every route's answer and every refusal, status code and JSON body.
  * One node serves the whole class; each test uses its own hotkeys, repositories and uids so that the
- * tests do not see each other's models. /weights folds into one ledger and reads the whole registry, so
- * it has a node of its own in {@link WeightsApiTest}.
+ * tests do not see each other's models. The weights fold into one ledger and read the whole registry, so
+ * they have a node of their own in {@link WeightsApiTest}.
  */
 class HttpApiTest {
   @TempDir static Path dataDir;

@@ -13,8 +13,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.coordinator.http.ApiNode.Model;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -24,13 +25,15 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * GET /weights and POST /weights/preview with numbers worked out by hand. The node has one moving
- * average (the ledger) that every /weights call at a new block folds into, and the win rates read the
- * whole registry, so this class has a node of its own and its /weights tests run in order, each
- * continuing the average the previous one left.
+ * GET /weights, POST /admin/weights/fold and POST /weights/preview with numbers worked out by hand. The
+ * node has one moving average (the ledger) that every admin fold at a new block continues, and the win
+ * rates read the whole registry, so this class has a node of its own and its ordered tests run in order,
+ * each continuing the average the previous one left. Reading never folds: only the admin route does.
  *
  * <p>Default rules: the later submission's score x0.97 before comparing, win_rate = wins / (n - 1),
- * step = softmax(win_rate / 0.075), average = 0.9 * previous + 0.1 * step (previous 0 at first).
+ * step = softmax(win_rate / 0.075), average = 0.9 * previous + 0.1 * step (previous 0 at first). The
+ * chain's current block as the node knows it is the highest block in its registry (no reference
+ * configured); a block more than 7200 beyond it is refused.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WeightsApiTest {
@@ -44,12 +47,12 @@ class WeightsApiTest {
   static final Model UID0 = model("weights", "model-a", hotkey("weights-a"), 100);
   static final Model UID1 = model("weights", "model-b", hotkey("weights-b"), 200);
   static final Model UID2 = model("weights", "model-c", hotkey("weights-c"), 50);
-  // Registered later, at block 5000 (after the current block of test 5).
+  // Registered later, at block 5000 (after the current block of test 8).
   static final Model UID3 = model("weights", "model-d", hotkey("weights-d"), 5_000);
 
-  /** The first step (block 1000), and the answers kept for the tests that continue the average. */
+  /** The first step (block 1000), and the state kept for the tests that continue the average. */
   static double[] step1;
-  static JsonNode atBlock2000;
+  static JsonNode foldedAt2000;
 
   @BeforeAll
   static void startNodeAndRegisterThreeMiners() throws Exception {
@@ -57,7 +60,7 @@ class WeightsApiTest {
     importAndRegister(0, UID0, 0.6);
     importAndRegister(1, UID1, 0.6);
     importAndRegister(2, UID2, 0.3);
-    // A fold is for good: every /weights below must see the whole registry, so wait for the read side.
+    // A fold is for good: every fold below must see the whole registry, so wait for the read side.
     for (int uid = 0; uid < 3; uid++) api.awaitReadSide(uid, List.of(UID0, UID1, UID2).get(uid), "COMPLETED");
   }
 
@@ -72,8 +75,13 @@ class WeightsApiTest {
     api.register(uid, model).expect(200);
   }
 
-  private static JsonNode weights(long block) throws Exception {
-    return api.get("/weights?current_block=" + block).expect(200).body();
+  /** The last folded state, as anyone reads it. */
+  private static JsonNode folded() throws Exception {
+    return api.get("/weights").expect(200).body();
+  }
+
+  private static JsonNode history() throws Exception {
+    return api.get("/weights/history?limit=500").expect(200).body().get("steps");
   }
 
   private static JsonNode row(JsonNode answer, int uid) {
@@ -91,20 +99,60 @@ class WeightsApiTest {
     return e;
   }
 
-  private static List<Double> weightsOf(JsonNode answer) {
-    List<Double> weights = new ArrayList<>();
-    answer.get("uids").forEach(r -> weights.add(r.get("weight").asDouble()));
+  /** uid -> weight of an answer's rows. */
+  private static Map<Integer, Double> weightsOf(JsonNode answer) {
+    Map<Integer, Double> weights = new TreeMap<>();
+    answer.get("uids").forEach(r -> weights.put(r.get("uid").asInt(), r.get("weight").asDouble()));
     return weights;
   }
 
-  // ---- GET /weights -------------------------------------------------------------------------------
+  /** Nothing persisted changed since {@code before} (the folded state) and {@code steps} (the history's length). */
+  private static void assertNothingFolded(JsonNode before, int steps) throws Exception {
+    assertEquals(before, folded());
+    assertEquals(steps, history().size());
+  }
+
+  // ---- reading never folds ------------------------------------------------------------------------
 
   @Test
   @Order(1)
-  void firstStepWorkedByHand() throws Exception {
-    JsonNode answer = weights(1_000);
+  void anonymousReadsChangeNothingPersisted() throws Exception {
+    // The report: 31 anonymous GETs with a burn moved the average to an unregistered uid. The burn is
+    // configuration now: those parameters are refused.
+    for (int i = 0; i < 31; i++) api.get("/weights?current_block=" + (1_000 + i) + "&burn_uid=7&burn_share=1").expectError(400, "burn_uid");
+    api.get("/weights?current_block=1000&burn_share=1").expectError(400, "burn_share");
+    // One GET at the largest block stopped all later folding: far beyond the chain, refused.
+    api.get("/weights?current_block=9007199254740991").expectError(400, "current_block");
+
+    JsonNode state = folded();
+    assertFalse(state.get("preview").asBoolean());
+    assertTrue(state.get("last_folded_block").isNull(), state::toString);
+    assertEquals(0, state.get("uids").size());
+    // A block in range is a preview: the answer says so, and it folds nothing either.
+    JsonNode preview = api.get("/weights?current_block=1000").expect(200).body();
+    assertTrue(preview.get("preview").asBoolean());
+    assertEquals(1_000, preview.get("current_block").asLong());
+    assertTrue(preview.get("last_folded_block").isNull(), preview::toString);
+    assertNothingFolded(state, 0);
+  }
+
+  @Test
+  @Order(2)
+  void foldingNeedsAnAdminToken() throws Exception {
+    JsonNode before = folded();
+    ObjectNode body = JSON.createObjectNode().put("current_block", 1_000);
+    api.post("/admin/weights/fold", body).expectError(401, "Authorization");
+    api.post("/admin/weights/fold", body, "Authorization", "Bearer not-the-token").expectError(401, "Authorization");
+    assertNothingFolded(before, 0);
+  }
+
+  @Test
+  @Order(3)
+  void theFirstFoldIsWorkedByHandAndIsWhatItsPreviewSaid() throws Exception {
+    JsonNode preview = api.get("/weights?current_block=1000").expect(200).body();
+    JsonNode answer = api.foldWeights(1_000).expect(200).body();
+    assertFalse(answer.get("preview").asBoolean());
     assertEquals(1_000, answer.get("current_block").asLong());
-    assertTrue(answer.get("folded").asBoolean());
     assertEquals(1_000, answer.get("last_folded_block").asLong());
     assertEquals(3, answer.get("uids").size());
 
@@ -131,62 +179,101 @@ class WeightsApiTest {
       // First fold: 0.9 * 0 + 0.1 * step -> 0.0998727, 0.00012710, 1.6175e-7
       assertEquals(0.1 * step1[uid], row.get("weight").asDouble(), EPS, row::toString);
     }
-    assertEquals(List.of(UID0, UID1, UID2).get(1).hash(), row(answer, 1).get("hash").asText());
+    assertEquals(UID1.hash(), row(answer, 1).get("hash").asText());
     assertEquals(0.6, row(answer, 1).get("score").asDouble(), EPS);
     assertEquals(200, row(answer, 1).get("block").asLong());
-  }
 
-  @Test
-  @Order(2)
-  void askingAgainAtTheSameBlockDoesNotFoldTwice() throws Exception {
-    JsonNode again = weights(1_000);
-    assertTrue(again.get("folded").asBoolean());
-    for (int uid = 0; uid < 3; uid++) assertEquals(0.1 * step1[uid], row(again, uid).get("weight").asDouble(), EPS);
-    // An older block folds nothing either, and says so.
-    JsonNode older = weights(900);
-    assertFalse(older.get("folded").asBoolean());
-    assertEquals(1_000, older.get("last_folded_block").asLong());
-    assertEquals(weightsOf(again), weightsOf(older));
-  }
+    // The preview had said exactly this: the same rows, steps and resulting average, only not persisted.
+    assertTrue(preview.get("preview").asBoolean());
+    assertEquals(answer.get("uids"), preview.get("uids"));
 
-  @Test
-  @Order(3)
-  void aLaterBlockContinuesTheAverage() throws Exception {
-    atBlock2000 = weights(2_000);
-    assertTrue(atBlock2000.get("folded").asBoolean());
-    assertEquals(2_000, atBlock2000.get("last_folded_block").asLong());
-    for (int uid = 0; uid < 3; uid++) {
-      // Same registry, same step: 0.9 * (0.1 * step) + 0.1 * step = 0.19 * step -> 0.1897582, 0.00024149, 3.0733e-7
-      assertEquals(step1[uid], row(atBlock2000, uid).get("step_weight").asDouble(), EPS);
-      assertEquals(0.19 * step1[uid], row(atBlock2000, uid).get("weight").asDouble(), EPS);
+    // Anyone now reads the folded state: the block and the average of every uid.
+    JsonNode state = folded();
+    assertEquals(1_000, state.get("last_folded_block").asLong());
+    assertEquals(weightsOf(answer), weightsOf(state));
+    assertEquals(List.of(1_000L), history().findValuesAsText("block").stream().map(Long::parseLong).toList());
+
+    // Like every admin action, the fold is recorded.
+    JsonNode actions =
+        ApiNode.await(
+            "the fold in the admin actions",
+            () -> api.send(api.request("/admin/actions").header("Authorization", "Bearer " + ApiNode.TOKEN).GET().build()).expect(200).body(),
+            body -> body.get("actions").findValuesAsText("action").contains("admin_weights_fold"));
+    for (JsonNode action : actions.get("actions")) {
+      if (action.get("action").asText().equals("admin_weights_fold")) assertEquals(200, action.get("status").asInt(), action::toString);
     }
-    assertEquals(0.18975819996886625, row(atBlock2000, 0).get("weight").asDouble(), EPS);
   }
 
   @Test
   @Order(4)
-  void previewChangesNothing() throws Exception {
-    JsonNode minerboard = api.get("/minerboard").expect(200).body();
-    ArrayNode entries = JSON.createArrayNode();
-    entries.addObject().put("uid", 0).put("block", 1).put("score", 1.0);
-    entries.addObject().put("uid", 1).put("block", 2).put("score", 0.1);
-    api.post("/weights/preview", JSON.createObjectNode().set("entries", entries)).expect(200);
-
-    // The ledger is where it was: asking at its last block answers the same average; the registry too.
-    JsonNode after = weights(2_000);
-    assertEquals(2_000, after.get("last_folded_block").asLong());
-    assertEquals(weightsOf(atBlock2000), weightsOf(after));
-    assertEquals(atBlock2000, after);
-    assertEquals(minerboard, api.get("/minerboard").expect(200).body());
+  void aBlockNotAfterTheLastFoldedOneDoesNotFold() throws Exception {
+    JsonNode before = folded();
+    // The same block again (a retried request) and an older one: refused, nothing folded twice.
+    api.foldWeights(1_000).expectError(409, "current_block");
+    api.foldWeights(900).expectError(409, "current_block");
+    api.get("/weights?current_block=1000").expectError(409, "current_block");
+    assertNothingFolded(before, 1);
   }
 
   @Test
   @Order(5)
+  void aLaterBlockContinuesTheAverage() throws Exception {
+    JsonNode preview = api.get("/weights?current_block=2000").expect(200).body();
+    foldedAt2000 = api.foldWeights(2_000).expect(200).body();
+    assertEquals(2_000, foldedAt2000.get("last_folded_block").asLong());
+    for (int uid = 0; uid < 3; uid++) {
+      // Same registry, same step: 0.9 * (0.1 * step) + 0.1 * step = 0.19 * step -> 0.1897582, 0.00024149, 3.0733e-7
+      assertEquals(step1[uid], row(foldedAt2000, uid).get("step_weight").asDouble(), EPS);
+      assertEquals(0.19 * step1[uid], row(foldedAt2000, uid).get("weight").asDouble(), EPS);
+    }
+    assertEquals(0.18975819996886625, row(foldedAt2000, 0).get("weight").asDouble(), EPS);
+    assertEquals(foldedAt2000.get("uids"), preview.get("uids"));
+    assertEquals(weightsOf(foldedAt2000), weightsOf(folded()));
+  }
+
+  @Test
+  @Order(6)
+  void previewChangesNothing() throws Exception {
+    JsonNode minerboard = api.get("/minerboard").expect(200).body();
+    JsonNode before = folded();
+    ArrayNode entries = JSON.createArrayNode();
+    entries.addObject().put("uid", 0).put("block", 1).put("score", 1.0);
+    entries.addObject().put("uid", 1).put("block", 2).put("score", 0.1);
+    api.post("/weights/preview", JSON.createObjectNode().set("entries", entries)).expect(200);
+    api.get("/weights?current_block=2500").expect(200);
+
+    // The ledger is where it was, and the registry too.
+    assertNothingFolded(before, 2);
+    assertEquals(2_000, before.get("last_folded_block").asLong());
+    assertEquals(minerboard, api.get("/minerboard").expect(200).body());
+  }
+
+  @Test
+  @Order(7)
+  void aBlockFarBeyondTheChainIsRefusedAndLaterFoldsStillWork() throws Exception {
+    JsonNode before = folded();
+    // The highest block the node has seen is uid 1's registration, 200; with 7200 blocks allowed beyond
+    // it, 7400 is the last block it accepts.
+    ApiNode.Answer refused = api.foldWeights(7_401).expectError(400, "current_block");
+    assertTrue(refused.detail().contains("7400"), refused.detail());
+    api.foldWeights(9_007_199_254_740_991L).expectError(400, "current_block");
+    api.get("/weights?current_block=7401").expectError(400, "current_block");
+    assertNothingFolded(before, 2);
+    assertTrue(api.get("/weights?current_block=7400").expect(200).body().get("preview").asBoolean());
+
+    // Folding goes on: the third fold of the same step, 0.9 * 0.19 * step + 0.1 * step = 0.271 * step.
+    JsonNode answer = api.foldWeights(2_500).expect(200).body();
+    assertEquals(2_500, folded().get("last_folded_block").asLong());
+    for (int uid = 0; uid < 3; uid++) assertEquals(0.271 * step1[uid], row(answer, uid).get("weight").asDouble(), EPS);
+  }
+
+  @Test
+  @Order(8)
   void anEntryRegisteredAfterTheCurrentBlockIsInvalid() throws Exception {
     importAndRegister(3, UID3, 0.9);
     api.awaitReadSide(3, UID3, "COMPLETED");
 
-    JsonNode answer = weights(3_000);
+    JsonNode answer = api.foldWeights(3_000).expect(200).body();
     JsonNode late = row(answer, 3);
     assertTrue(late.get("invalid").asBoolean());
     assertEquals("registered at block 5000, after the current block", late.get("reason").asText());
@@ -205,49 +292,34 @@ class WeightsApiTest {
       JsonNode row = row(answer, uid);
       assertEquals(winRates[uid], row.get("win_rate").asDouble(), EPS, row::toString);
       assertEquals(step[uid], row.get("step_weight").asDouble(), EPS, row::toString);
-      // 0.9 * previous (0.19 * step1) + 0.1 * step
-      assertEquals(0.9 * 0.19 * step1[uid] + 0.1 * step[uid], row.get("weight").asDouble(), EPS, row::toString);
+      // 0.9 * previous (0.271 * step1) + 0.1 * step
+      assertEquals(0.9 * 0.271 * step1[uid] + 0.1 * step[uid], row.get("weight").asDouble(), EPS, row::toString);
     }
   }
 
   @Test
-  @Order(6)
-  void burnUidGetsItsShareAndTheRestIsScaled() throws Exception {
-    JsonNode before = weights(3_000);
-    JsonNode answer = api.get("/weights?current_block=4000&burn_uid=7&burn_share=0.5").expect(200).body();
-    assertEquals(5, answer.get("uids").size());
-    JsonNode burn = row(answer, 7);
-    assertEquals("burn uid, not in the registry", burn.get("reason").asText());
-    assertTrue(burn.get("win_rate").isNull());
-    assertEquals(0.5, burn.get("step_weight").asDouble(), EPS);
-    // First time in the average: 0.9 * 0 + 0.1 * 0.5
-    assertEquals(0.05, burn.get("weight").asDouble(), EPS);
-    for (int uid = 0; uid < 4; uid++) {
-      JsonNode row = row(answer, uid);
-      JsonNode previous = row(before, uid);
-      // The rest of the step is scaled by (1 - 0.5).
-      assertEquals(0.5 * previous.get("step_weight").asDouble(), row.get("step_weight").asDouble(), EPS, row::toString);
-      assertEquals(
-          0.9 * previous.get("weight").asDouble() + 0.1 * row.get("step_weight").asDouble(), row.get("weight").asDouble(), EPS, row::toString);
-    }
-    double sum = 0;
-    for (JsonNode row : answer.get("uids")) sum += row.get("step_weight").asDouble();
-    assertEquals(1.0, sum, EPS);
-  }
-
-  @Test
-  @Order(7)
-  void badWeightsQueriesAre400() throws Exception {
-    api.get("/weights").expectError(400, "current_block");
-    api.get("/weights?current_block=").expectError(400, "current_block");
+  @Order(9)
+  void badWeightsRequestsAre400AndFoldNothing() throws Exception {
+    JsonNode before = folded();
+    int steps = history().size();
     api.get("/weights?current_block=-1").expectError(400, "current_block");
     api.get("/weights?current_block=12.5").expectError(400, "current_block");
-    api.get("/weights?current_block=5000&burn_share=0.5").expectError(400, "burn_uid");
-    api.get("/weights?current_block=5000&burn_uid=7").expectError(400, "burn_share");
-    api.get("/weights?current_block=5000&burn_uid=7&burn_share=1.5").expectError(400, "burn_share");
-    api.get("/weights?current_block=5000&burn_uid=65536&burn_share=0.5").expectError(400, "burn_uid");
-    // None of them folded block 5000.
-    assertEquals(4_000, weights(3_999).get("last_folded_block").asLong());
+    api.get("/weights?current_block=5000&burn_uid=7").expectError(400, "burn_uid");
+    api.get("/weights?current_block=5000&burn_uid=7&burn_share=0.5").expectError(400, "burn_uid");
+    api.get("/weights?current_block=5000&turbo=1").expectError(400, "turbo");
+    fold("{}").expectError(400, "current_block");
+    fold("{\"current_block\": -1}").expectError(400, "current_block");
+    fold("{\"current_block\": 5000.5}").expectError(400, "current_block");
+    fold("{\"current_block\": \"soon\"}").expectError(400, "current_block");
+    fold("{\"current_block\": [5000]}").expectError(400, "current_block");
+    fold("{\"current_block\": 5000, \"burn_uid\": 7, \"burn_share\": 1}").expectError(400, "burn_share");
+    fold("[5000]").expectError(400, null);
+    fold("not json").expectError(400, null);
+    assertNothingFolded(before, steps);
+  }
+
+  private static ApiNode.Answer fold(String body) throws Exception {
+    return api.post("/admin/weights/fold", body, "Authorization", "Bearer " + ApiNode.TOKEN);
   }
 
   // ---- POST /weights/preview ---------------------------------------------------------------------

@@ -131,8 +131,9 @@ class FaultToleranceTest {
       awaitStatus(api, evaluated, "COMPLETED");
       List<Model> models = List.of(evaluated, scoredA, scoredB);
       List<JsonNode> records = answering(api, models).values().stream().toList();
-      JsonNode weights = api.get("/weights?current_block=1000").expect(200).body();
-      assertTrue(weights.get("folded").asBoolean(), weights::toString);
+      JsonNode weights = api.foldWeights(1000).expect(200).body();
+      JsonNode folded = api.get("/weights").expect(200).body();
+      assertEquals(1000, folded.get("last_folded_block").asLong(), folded::toString);
 
       for (Node node : List.of(gpu, b, a)) node.stop();
       a.start();
@@ -143,9 +144,9 @@ class FaultToleranceTest {
         assertEquals(records, answering(again, models).values().stream().toList(), node.name());
         assertEquals(minerboard, again.get("/minerboard").expect(200).body(), node.name());
       }
-      JsonNode weightsAgain = b.api().get("/weights?current_block=1000").expect(200).body();
-      assertEquals(weights, weightsAgain, "asking again at the folded block folds nothing");
-      JsonNode later = b.api().get("/weights?current_block=2000").expect(200).body();
+      assertEquals(folded, b.api().get("/weights").expect(200).body(), "the folded state after the restart");
+      b.api().foldWeights(1000).expectError(409, "current_block");
+      JsonNode later = b.api().foldWeights(2000).expect(200).body();
       for (int i = 0; i < 2; i++) {
         double previous = weights.at("/uids/" + i + "/weight").asDouble();
         double step = later.at("/uids/" + i + "/step_weight").asDouble();
