@@ -84,7 +84,7 @@ public final class Submissions {
             String refusal = enforceWindow ? windowRefusal(details, readSide.latestAcceptedModel(details.hotkey())) : null;
             String duplicateOf =
                 readSide
-                    .earliestModelOfRepositoryByOthers(details)
+                    .earliestAcceptedModelOfRepositoryByOthers(details)
                     .filter(earlier -> earlier.details().block() <= details.block())
                     .map(
                         earlier ->
