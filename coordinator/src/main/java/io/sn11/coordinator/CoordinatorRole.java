@@ -9,6 +9,7 @@ import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.coordinator.dispatch.Dispatcher;
+import io.sn11.coordinator.evaluation.HotkeySubmissions;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.http.HttpApi;
@@ -63,19 +64,21 @@ public final class CoordinatorRole implements Sn11Node.Role {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
 
+    Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
+    Submissions submissions = new Submissions(system, readSide, blocking, settings);
     ModelEvaluation.init(system, settings);
+    HotkeySubmissions.init(system, settings, submissions.forHotkeys());
     MinerRegistration.init(system, settings);
     WeightsLedger.init(system, settings);
     ReadSideProjection.init(system, settings, readSide);
 
-    Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
     Dispatcher.init(system, settings, readSide, blocking);
     HttpApi api =
         new HttpApi(
             system,
             settings,
             scoring,
-            new Submissions(system, readSide, blocking, settings),
+            submissions,
             new WeightsService(system, readSide, blocking, settings, scoring),
             readSide,
             blocking,

@@ -85,7 +85,10 @@ public final class ReadSide implements AutoCloseable {
     }
   }
 
-  /** The most recent model of the hotkey that passed the submission rules, if any. */
+  /**
+   * The model of the hotkey with the latest block that passed the submission rules, if any: what a hotkey's
+   * {@code HotkeySubmissions} entity learns, once, of the models accepted before its journal began.
+   */
   public Optional<ModelRow> latestAcceptedModel(String hotkey) throws SQLException {
     return queryOne(ModelRow.SELECT + " WHERE hotkey = ? AND accepted ORDER BY block DESC, submitted_at DESC", hotkey);
   }

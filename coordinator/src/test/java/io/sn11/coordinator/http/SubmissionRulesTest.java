@@ -9,9 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sn11.coordinator.http.ApiNode.Model;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.StreamSupport;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -27,9 +33,13 @@ import org.junit.jupiter.api.io.TempDir;
  * the original of its repository. Each trial uses a fresh hotkey, so the trials do not see each other.
  */
 class SubmissionRulesTest {
+  private static final int TRIALS = 20;
+  private static final int AT_ONCE = 10;
+
   @TempDir static Path dataDir;
   static ApiNode first;
   static ApiNode second;
+  static ExecutorService clients;
 
   @BeforeAll
   static void startTwoCoordinators() throws Exception {
@@ -40,10 +50,12 @@ class SubmissionRulesTest {
     // The same data folder: the same embedded database, as coordinators of one cluster share theirs.
     second = ApiNode.start(dataDir, joining, List.of());
     for (ApiNode node : List.of(first, second)) ApiNode.await("both coordinators Up", () -> upMembers(node), up -> up == 2);
+    clients = Executors.newFixedThreadPool(AT_ONCE);
   }
 
   @AfterAll
   static void stopCoordinators() throws Exception {
+    if (clients != null) clients.shutdownNow();
     if (second != null) second.close();
     if (first != null) first.close();
   }
@@ -52,6 +64,96 @@ class SubmissionRulesTest {
     return StreamSupport.stream(Cluster.get(node.node().system()).state().getMembers().spliterator(), false)
         .filter(member -> member.status() == MemberStatus.up())
         .count();
+  }
+
+  /** {@code count} distinct models of one fresh hotkey, all at the same block. */
+  private static List<Model> modelsOfAFreshHotkey(String trial, int count) {
+    String key = hotkey(trial);
+    List<Model> models = new ArrayList<>();
+    for (int i = 0; i < count; i++) models.add(model("window-" + trial, "model-" + i, key, 1_000));
+    return models;
+  }
+
+  /**
+   * Sends {@code models} at the same moment, model i to {@code fronts[i % fronts.size()]}, and answers
+   * how many were accepted (QUEUED). Every other one must be refused by the window rule (FAILED, the
+   * miner's fault); when exactly one was accepted the refusals must name it.
+   */
+  private static int acceptedAtOnce(List<Model> models, List<ApiNode> fronts) throws Exception {
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<JsonNode>> answers = new ArrayList<>();
+    for (int i = 0; i < models.size(); i++) {
+      ApiNode front = fronts.get(i % fronts.size());
+      Model model = models.get(i);
+      answers.add(
+          clients.submit(
+              () -> {
+                start.await();
+                return front.adminPost("/check_model", model.json()).expect(200).body();
+              }));
+    }
+    start.countDown();
+    List<JsonNode> records = new ArrayList<>();
+    for (Future<JsonNode> answer : answers) records.add(answer.get());
+    return acceptedAmong(records);
+  }
+
+  /** How many of {@code records} were accepted; checks that the others were refused by the window, naming the accepted one. */
+  private static int acceptedAmong(List<JsonNode> records) {
+    List<String> accepted = new ArrayList<>();
+    for (JsonNode record : records) if (record.path("status").asText().equals("QUEUED")) accepted.add(record.at("/details/hash").asText());
+    for (JsonNode record : records) {
+      if (record.path("status").asText().equals("QUEUED")) continue;
+      assertEquals("FAILED", record.path("status").asText(), record::toString);
+      assertEquals("miner", record.at("/details/failure/category").asText(), record::toString);
+      String reason = record.at("/details/failure/reason").asText();
+      assertTrue(reason.contains("one model per 57600 blocks"), reason);
+      if (accepted.size() == 1) assertTrue(reason.contains(accepted.get(0)), () -> "the refusal names the accepted model " + accepted + ": " + reason);
+    }
+    return accepted.size();
+  }
+
+  private static void assertOneAcceptedPerTrial(List<Integer> acceptedPerTrial) {
+    assertEquals(Collections.nCopies(acceptedPerTrial.size(), 1), acceptedPerTrial, "models accepted per trial");
+  }
+
+  // ---- one model per hotkey per window -----------------------------------------------------------
+
+  @Test
+  void twoModelsOfAFreshHotkeySentAtOnceOneIsAccepted() throws Exception {
+    List<Integer> accepted = new ArrayList<>();
+    for (int trial = 0; trial < TRIALS; trial++) accepted.add(acceptedAtOnce(modelsOfAFreshHotkey("pair-" + trial, 2), List.of(first)));
+    assertOneAcceptedPerTrial(accepted);
+  }
+
+  @Test
+  void tenModelsOfAFreshHotkeySentAtOnceOneIsAccepted() throws Exception {
+    List<Integer> accepted = new ArrayList<>();
+    for (int trial = 0; trial < TRIALS / 2; trial++) accepted.add(acceptedAtOnce(modelsOfAFreshHotkey("ten-" + trial, AT_ONCE), List.of(first)));
+    assertOneAcceptedPerTrial(accepted);
+  }
+
+  @Test
+  void twoModelsOfAFreshHotkeySentBackToBackTheSecondIsRefused() throws Exception {
+    List<Integer> accepted = new ArrayList<>();
+    for (int trial = 0; trial < TRIALS; trial++) {
+      List<JsonNode> records = new ArrayList<>();
+      for (Model model : modelsOfAFreshHotkey("back-to-back-" + trial, 2)) records.add(first.adminPost("/check_model", model.json()).expect(200).body());
+      assertEquals("QUEUED", records.get(0).path("status").asText(), records.get(0)::toString);
+      accepted.add(acceptedAmong(records));
+    }
+    assertOneAcceptedPerTrial(accepted);
+  }
+
+  @Test
+  void modelsOfAFreshHotkeySentAtOnceToBothCoordinatorsOneIsAccepted() throws Exception {
+    List<ApiNode> both = List.of(first, second);
+    List<Integer> pairs = new ArrayList<>();
+    for (int trial = 0; trial < TRIALS; trial++) pairs.add(acceptedAtOnce(modelsOfAFreshHotkey("two-nodes-pair-" + trial, 2), both));
+    assertOneAcceptedPerTrial(pairs);
+    List<Integer> tens = new ArrayList<>();
+    for (int trial = 0; trial < TRIALS / 2; trial++) tens.add(acceptedAtOnce(modelsOfAFreshHotkey("two-nodes-ten-" + trial, AT_ONCE), both));
+    assertOneAcceptedPerTrial(tens);
   }
 
   // ---- duplicates: only accepted submissions are originals ---------------------------------------
