@@ -3,6 +3,7 @@ package io.sn11.coordinator.evaluation;
 import io.sn11.cluster.CborSerializable;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.domain.Scores;
 import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.CoordinatorSettings;
 import java.time.Instant;
@@ -56,10 +57,19 @@ public final class HotkeySubmissions
 
   /**
    * A model of this hotkey that has no record yet; answers with its record. {@code duplicateOf} names the
-   * earlier model of the same repository, if any; {@code enforceWindow} is false for an operator's own queueing.
+   * earlier model of the same repository, if any; {@code enforceWindow} is false for an operator's own
+   * queueing; {@code importedResult}, when not null, is a result produced elsewhere that the model is
+   * recorded with instead of being queued (an operator's import, never held by the window).
    */
-  public record Submit(ModelDetails details, String duplicateOf, boolean enforceWindow, ActorRef<StatusReply<ModelEvaluation.State>> replyTo)
+  public record Submit(
+      ModelDetails details,
+      String duplicateOf,
+      boolean enforceWindow,
+      ImportedResult importedResult,
+      ActorRef<StatusReply<ModelEvaluation.State>> replyTo)
       implements Command {}
+
+  public record ImportedResult(Scores scores, String source) implements CborSerializable {}
 
   /** The read side's latest accepted model of the hotkey (null: none), or why it could not be read. */
   private record PastRead(Submit submit, AcceptedModel latest, Throwable failure) implements Command {}
@@ -103,6 +113,9 @@ public final class HotkeySubmissions
 
     /** Submits the model to its entity under {@code admission}; answers its record. */
     CompletionStage<ModelEvaluation.State> submit(ModelDetails details, ModelEvaluation.Admission admission);
+
+    /** Records the model with a result produced elsewhere; answers its record. */
+    CompletionStage<ModelEvaluation.State> recordResult(ModelDetails details, ImportedResult result);
   }
 
   // ---- wiring ---------------------------------------------------------------------------------
@@ -179,7 +192,7 @@ public final class HotkeySubmissions
   private ReplyEffect<Event, State> decide(Submit submit, AcceptedModel last, List<Event> learned) {
     ModelDetails details = submit.details();
     boolean outsideTheWindow =
-        !submit.enforceWindow() || last == null || last.hash().equals(details.hash()) || details.block() >= last.block() + windowBlocks;
+        !submit.enforceWindow() || submit.importedResult() != null || last == null || last.hash().equals(details.hash()) || details.block() >= last.block() + windowBlocks;
     if (outsideTheWindow) return accept(submit, last, learned);
     context.pipeToSelf(collaborators.recordOf(last.hash()), (record, failure) -> new LastModelRead(submit, last, learned, record, failure));
     return Effect().noReply();
@@ -200,13 +213,16 @@ public final class HotkeySubmissions
     return handOver(submit, events, new ModelEvaluation.Admission(null, submit.duplicateOf()));
   }
 
-  /** Persists {@code events}, then submits the model to its entity; the answer comes back as {@link ModelAnswered}. */
+  /** Persists {@code events}, then gives the model to its entity; the answer comes back as {@link ModelAnswered}. */
   private ReplyEffect<Event, State> handOver(Submit submit, List<Event> events, ModelEvaluation.Admission admission) {
     return (events.isEmpty() ? Effect().none() : Effect().persist(events))
         .thenRun(
             persisted ->
                 context.pipeToSelf(
-                    collaborators.submit(submit.details(), admission), (record, failure) -> new ModelAnswered(submit, record, failure)))
+                    submit.importedResult() == null
+                        ? collaborators.submit(submit.details(), admission)
+                        : collaborators.recordResult(submit.details(), submit.importedResult()),
+                    (record, failure) -> new ModelAnswered(submit, record, failure)))
         .thenNoReply();
   }
 

@@ -50,13 +50,16 @@ public final class Submissions {
         .thenCompose(
             existing -> {
               if (!existing.isEmpty()) return CompletableFuture.completedFuture(existing);
-              return duplicateOf(details)
-                  .thenCompose(
-                      duplicateOf ->
-                          sharding
-                              .entityRefFor(HotkeySubmissions.TYPE_KEY, details.hotkey())
-                              .askWithStatus(replyTo -> new HotkeySubmissions.Submit(details, duplicateOf, enforceWindow, replyTo), timeout));
+              return duplicateOf(details).thenCompose(duplicateOf -> newModel(details, duplicateOf, enforceWindow, null));
             });
+  }
+
+  /** A model without a record, through its hotkey's entity, which decides the window rule and records it. */
+  private CompletionStage<ModelEvaluation.State> newModel(
+      ModelDetails details, String duplicateOf, boolean enforceWindow, HotkeySubmissions.ImportedResult importedResult) {
+    return sharding
+        .entityRefFor(HotkeySubmissions.TYPE_KEY, details.hotkey())
+        .askWithStatus(replyTo -> new HotkeySubmissions.Submit(details, duplicateOf, enforceWindow, importedResult, replyTo), timeout);
   }
 
   /** Queue a model, or queue an existing one again; its previous score stays visible until the new one completes. */
@@ -70,9 +73,19 @@ public final class Submissions {
                         .askWithStatus(replyTo -> new ModelEvaluation.Requeue("re-evaluation requested by an operator", replyTo), timeout));
   }
 
+  /** Records a result produced elsewhere; a model without a record is accepted for its hotkey first, as an operator's queueing is. */
   public CompletionStage<ModelEvaluation.State> recordResult(ModelDetails details, Scores scores, String source) {
+    return get(details.hash())
+        .thenCompose(
+            existing ->
+                existing.isEmpty()
+                    ? newModel(details, null, false, new HotkeySubmissions.ImportedResult(scores, source))
+                    : recordResultOf(details, new HotkeySubmissions.ImportedResult(scores, source)));
+  }
+
+  private CompletionStage<ModelEvaluation.State> recordResultOf(ModelDetails details, HotkeySubmissions.ImportedResult result) {
     return entity(details.hash())
-        .askWithStatus(replyTo -> new ModelEvaluation.RecordResult(details, scores, source, replyTo), timeout);
+        .askWithStatus(replyTo -> new ModelEvaluation.RecordResult(details, result.scores(), result.source(), replyTo), timeout);
   }
 
   /** What the hotkeys' entities need: the read side's memory of a hotkey, and the models' entities. */
@@ -92,6 +105,11 @@ public final class Submissions {
       @Override
       public CompletionStage<ModelEvaluation.State> submit(ModelDetails details, ModelEvaluation.Admission admission) {
         return entity(details.hash()).askWithStatus(replyTo -> new ModelEvaluation.Submit(details, admission, replyTo), timeout);
+      }
+
+      @Override
+      public CompletionStage<ModelEvaluation.State> recordResult(ModelDetails details, HotkeySubmissions.ImportedResult result) {
+        return recordResultOf(details, result);
       }
     };
   }

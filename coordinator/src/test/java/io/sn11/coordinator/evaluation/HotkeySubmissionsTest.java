@@ -9,6 +9,7 @@ import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.evaluation.HotkeySubmissions.AcceptedModel;
 import io.sn11.coordinator.evaluation.HotkeySubmissions.Command;
 import io.sn11.coordinator.evaluation.HotkeySubmissions.Event;
@@ -99,6 +100,18 @@ class HotkeySubmissionsTest {
       return held.getOrDefault(details.hash(), CompletableFuture.completedFuture(null)).thenApply(ignored -> record(details, admission));
     }
 
+    @Override
+    public CompletionStage<ModelEvaluation.State> recordResult(ModelDetails details, HotkeySubmissions.ImportedResult result) {
+      Instant now = Instant.now();
+      return CompletableFuture.completedFuture(
+          byHash.computeIfAbsent(
+              details.hash(),
+              hash ->
+                  ModelEvaluation.State.EMPTY
+                      .submitted(new ModelEvaluation.Submitted(details, null, now))
+                      .completed(new ModelEvaluation.EvaluationCompleted(1, result.scores(), result.source(), Map.of(), now))));
+    }
+
     private ModelEvaluation.State record(ModelDetails details, ModelEvaluation.Admission admission) {
       return byHash.computeIfAbsent(
           details.hash(),
@@ -121,7 +134,7 @@ class HotkeySubmissionsTest {
 
   private EventSourcedBehaviorTestKit.CommandResultWithReply<Command, Event, State, StatusReply<ModelEvaluation.State>> submit(
       ModelDetails details, boolean enforceWindow) {
-    return kit.runCommand(replyTo -> new Submit(details, null, enforceWindow, replyTo));
+    return kit.runCommand(replyTo -> new Submit(details, null, enforceWindow, null, replyTo));
   }
 
   private static ModelEvaluation.State answered(
@@ -147,7 +160,7 @@ class HotkeySubmissionsTest {
   @Test
   void aFreshHotkeyLearnsItsPastOnceAndPersistsItWithItsFirstAcceptance() {
     ModelDetails first = model("first", 1_000);
-    var result = kit.<StatusReply<ModelEvaluation.State>>runCommand(replyTo -> new Submit(first, "model 42 (same repository)", true, replyTo));
+    var result = kit.<StatusReply<ModelEvaluation.State>>runCommand(replyTo -> new Submit(first, "model 42 (same repository)", true, null, replyTo));
     assertEquals(ModelStatus.QUEUED, answered(result).status());
     assertEquals(2, result.events().size(), result.events()::toString);
     assertNull(assertInstanceOf(PastLearned.class, result.events().get(0)).latestAccepted());
@@ -240,6 +253,21 @@ class HotkeySubmissionsTest {
   }
 
   @Test
+  void anImportedResultIsNotHeldByTheWindowAndStartsOneOfItsOwn() {
+    submit(model("first", 1_000), true);
+    ModelDetails imported = model("imported", 1_001);
+    Scores scores = new Scores(null, null, null, 0.5, null, null, null, 0.5);
+    var result =
+        kit.<StatusReply<ModelEvaluation.State>>runCommand(
+            replyTo -> new Submit(imported, null, true, new HotkeySubmissions.ImportedResult(scores, "import"), replyTo));
+    ModelEvaluation.State record = answered(result);
+    assertEquals(ModelStatus.COMPLETED, record.status());
+    assertEquals(scores, record.scores());
+    accepted(imported, result.event());
+    assertTrue(refusal(answered(submit(model("third", 1_002), true))).contains("already has model " + imported.hash()));
+  }
+
+  @Test
   void aSubmissionArrivingWhileAnotherIsHandedOverIsDecidedAfterIt() throws Exception {
     ModelDetails first = model("first", 1_000);
     ModelDetails second = model("second", 1_000);
@@ -249,9 +277,9 @@ class HotkeySubmissionsTest {
     TestProbe<StatusReply<ModelEvaluation.State>> firstReply = testKit.createTestProbe();
     TestProbe<StatusReply<ModelEvaluation.State>> secondReply = testKit.createTestProbe();
 
-    entity.tell(new Submit(first, null, true, firstReply.ref()));
+    entity.tell(new Submit(first, null, true, null, firstReply.ref()));
     Eventually.await(Duration.ofSeconds(10), () -> records.admissions.containsKey(first.hash()));
-    entity.tell(new Submit(second, null, true, secondReply.ref()));
+    entity.tell(new Submit(second, null, true, null, secondReply.ref()));
     // Decided now, the second would find no record of the first and take it for lost.
     secondReply.expectNoMessage(Duration.ofMillis(300));
     firstPersisted.complete(null);

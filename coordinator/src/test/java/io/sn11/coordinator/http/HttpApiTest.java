@@ -273,6 +273,19 @@ class HttpApiTest {
     assertTrue(record.at("/details/failure").isNull());
   }
 
+  @Test
+  void aNewModelRecordedWithAnImportedResultStartsItsHotkeysWindow() throws Exception {
+    String key = hotkey("imported-window");
+    assertEquals("QUEUED", checkModel(model("imported-window", "earlier", key, 0).json()).expect(200).body().get("status").asText());
+    Model imported = model("imported-window", "imported", key, 100_000);
+    api.importJudgeScore(imported, 0.5).expect(200);
+
+    JsonNode refused = checkModel(model("imported-window", "next", key, 100_001).json()).expect(200).body();
+    assertEquals("FAILED", refused.get("status").asText(), refused::toString);
+    String reason = refused.at("/details/failure/reason").asText();
+    assertTrue(reason.contains(imported.hash() + " accepted at block 100000"), reason);
+  }
+
   /** What a GPU node would do: claim the model and report a failure of the miner's model. */
   private static void failEvaluation(String hash, String reason) throws Exception {
     EntityRef<ModelEvaluation.Command> entity = ClusterSharding.get(api.node().system()).entityRefFor(ModelEvaluation.TYPE_KEY, hash);
