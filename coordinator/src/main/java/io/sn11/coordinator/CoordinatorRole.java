@@ -64,14 +64,14 @@ public final class CoordinatorRole implements Sn11Node.Role {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
 
-    Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
-    Submissions submissions = new Submissions(system, readSide, blocking, settings);
     ModelEvaluation.init(system, settings);
-    HotkeySubmissions.init(system, settings, submissions.forHotkeys());
     MinerRegistration.init(system, settings);
     WeightsLedger.init(system, settings);
     ReadSideProjection.init(system, settings, readSide);
 
+    Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
+    Submissions submissions = new Submissions(system, readSide, blocking, settings);
+    HotkeySubmissions.init(system, settings, submissions.forHotkeys());
     Dispatcher.init(system, settings, readSide, blocking);
     HttpApi api =
         new HttpApi(

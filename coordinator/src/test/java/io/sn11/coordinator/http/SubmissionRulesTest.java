@@ -176,7 +176,7 @@ class SubmissionRulesTest {
 
     first.importJudgeScore(ofB, 0.5).expect(200);
     first.awaitReadSide(2, ofB, "COMPLETED");
-    JsonNode weights = first.get("/weights?current_block=10000").expect(200).body();
+    JsonNode weights = first.get("/weights?current_block=5000").expect(200).body();
     Map<Integer, JsonNode> rows = new LinkedHashMap<>();
     weights.path("uids").forEach(row -> rows.put(row.path("uid").asInt(), row));
     assertFalse(rows.get(2).path("invalid").asBoolean(), weights::toString);
