@@ -9,6 +9,7 @@ import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.coordinator.dispatch.Dispatcher;
+import io.sn11.coordinator.evaluation.HotkeySubmissions;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.http.HttpApi;
@@ -70,6 +71,8 @@ public final class CoordinatorRole implements Sn11Node.Role {
     ReadSideProjection.init(system, settings, readSide);
 
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
+    Submissions submissions = new Submissions(system, readSide, blocking, settings);
+    HotkeySubmissions.init(system, settings, submissions.forHotkeys());
     Dispatcher.init(system, settings, readSide, blocking);
     WeightsService weights = new WeightsService(system, readSide, blocking, settings, scoring);
     WeightsSchedule.init(system, settings.weights().foldInterval(), weights);
@@ -78,7 +81,7 @@ public final class CoordinatorRole implements Sn11Node.Role {
             system,
             settings,
             scoring,
-            new Submissions(system, readSide, blocking, settings),
+            submissions,
             weights,
             readSide,
             blocking,

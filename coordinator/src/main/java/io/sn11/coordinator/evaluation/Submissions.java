@@ -1,10 +1,8 @@
 package io.sn11.coordinator.evaluation;
 
 import io.sn11.cluster.domain.ModelDetails;
-import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.CoordinatorSettings;
-import io.sn11.coordinator.readside.ModelRow;
 import io.sn11.coordinator.readside.ReadSide;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -18,21 +16,20 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 /**
- * Submissions and reads of model records: applies the submission rules (one model per hotkey per
- * window, duplicates of an earlier repository) and talks to the model's entity.
+ * Submissions and reads of model records: finds the earlier model of a submission's repository (a
+ * duplicate), has the hotkey's {@link HotkeySubmissions} entity decide the window rule, and talks to the
+ * model's entity.
  */
 public final class Submissions {
   private final ClusterSharding sharding;
   private final ReadSide readSide;
   private final Executor blocking;
-  private final CoordinatorSettings settings;
   private final Duration timeout;
 
   public Submissions(ActorSystem<?> system, ReadSide readSide, Executor blocking, CoordinatorSettings settings) {
     this.sharding = ClusterSharding.get(system);
     this.readSide = readSide;
     this.blocking = blocking;
-    this.settings = settings;
     this.timeout = settings.askTimeout();
   }
 
@@ -53,12 +50,16 @@ public final class Submissions {
         .thenCompose(
             existing -> {
               if (!existing.isEmpty()) return CompletableFuture.completedFuture(existing);
-              return admission(details, enforceWindow)
-                  .thenCompose(
-                      admission ->
-                          entity(details.hash())
-                              .askWithStatus(replyTo -> new ModelEvaluation.Submit(details, admission, replyTo), timeout));
+              return duplicateOf(details).thenCompose(duplicateOf -> newModel(details, duplicateOf, enforceWindow, null));
             });
+  }
+
+  /** A model without a record, through its hotkey's entity, which decides the window rule and records it. */
+  private CompletionStage<ModelEvaluation.State> newModel(
+      ModelDetails details, String duplicateOf, boolean enforceWindow, HotkeySubmissions.ImportedResult importedResult) {
+    return sharding
+        .entityRefFor(HotkeySubmissions.TYPE_KEY, details.hotkey())
+        .askWithStatus(replyTo -> new HotkeySubmissions.Submit(details, duplicateOf, enforceWindow, importedResult, replyTo), timeout);
   }
 
   /** Queue a model, or queue an existing one again; its previous score stays visible until the new one completes. */
@@ -72,33 +73,73 @@ public final class Submissions {
                         .askWithStatus(replyTo -> new ModelEvaluation.Requeue("re-evaluation requested by an operator", replyTo), timeout));
   }
 
+  /** Records a result produced elsewhere; a model without a record is accepted for its hotkey first, as an operator's queueing is. */
   public CompletionStage<ModelEvaluation.State> recordResult(ModelDetails details, Scores scores, String source) {
-    return entity(details.hash())
-        .askWithStatus(replyTo -> new ModelEvaluation.RecordResult(details, scores, source, replyTo), timeout);
+    return get(details.hash())
+        .thenCompose(
+            existing ->
+                existing.isEmpty()
+                    ? newModel(details, null, false, new HotkeySubmissions.ImportedResult(scores, source))
+                    : recordResultOf(details, new HotkeySubmissions.ImportedResult(scores, source)));
   }
 
-  private CompletionStage<ModelEvaluation.Admission> admission(ModelDetails details, boolean enforceWindow) {
+  private CompletionStage<ModelEvaluation.State> recordResultOf(ModelDetails details, HotkeySubmissions.ImportedResult result) {
+    return entity(details.hash())
+        .askWithStatus(replyTo -> new ModelEvaluation.RecordResult(details, result.scores(), result.source(), replyTo), timeout);
+  }
+
+  /** What the hotkeys' entities need: the read side's memory of a hotkey, and the models' entities. */
+  public HotkeySubmissions.Collaborators forHotkeys() {
+    return new HotkeySubmissions.Collaborators() {
+      @Override
+      public CompletionStage<Optional<HotkeySubmissions.AcceptedModel>> latestAcceptedOnReadSide(String hotkey) {
+        return onReadSide(
+            () -> readSide.latestAcceptedModel(hotkey).map(row -> new HotkeySubmissions.AcceptedModel(row.details().hash(), row.details().block())));
+      }
+
+      @Override
+      public CompletionStage<ModelEvaluation.State> recordOf(String hash) {
+        return get(hash);
+      }
+
+      @Override
+      public CompletionStage<ModelEvaluation.State> submit(ModelDetails details, ModelEvaluation.Admission admission) {
+        return entity(details.hash()).askWithStatus(replyTo -> new ModelEvaluation.Submit(details, admission, replyTo), timeout);
+      }
+
+      @Override
+      public CompletionStage<ModelEvaluation.State> recordResult(ModelDetails details, HotkeySubmissions.ImportedResult result) {
+        return recordResultOf(details, result);
+      }
+    };
+  }
+
+  /** The earlier accepted model of the same repository by another hotkey, described; null when there is none. */
+  private CompletionStage<String> duplicateOf(ModelDetails details) {
+    return onReadSide(
+        () ->
+            readSide
+                .earliestAcceptedModelOfRepositoryByOthers(details)
+                .filter(earlier -> earlier.details().block() <= details.block())
+                .map(
+                    earlier ->
+                        "model "
+                            + earlier.details().hash()
+                            + " (same repository "
+                            + details.repository()
+                            + ", hotkey "
+                            + earlier.details().hotkey()
+                            + ", block "
+                            + earlier.details().block()
+                            + ")")
+                .orElse(null));
+  }
+
+  private <T> CompletionStage<T> onReadSide(ReadSideQuery<T> query) {
     return CompletableFuture.supplyAsync(
         () -> {
           try {
-            String refusal = enforceWindow ? windowRefusal(details, readSide.latestAcceptedModel(details.hotkey())) : null;
-            String duplicateOf =
-                readSide
-                    .earliestModelOfRepositoryByOthers(details)
-                    .filter(earlier -> earlier.details().block() <= details.block())
-                    .map(
-                        earlier ->
-                            "model "
-                                + earlier.details().hash()
-                                + " (same repository "
-                                + details.repository()
-                                + ", hotkey "
-                                + earlier.details().hotkey()
-                                + ", block "
-                                + earlier.details().block()
-                                + ")")
-                    .orElse(null);
-            return new ModelEvaluation.Admission(refusal, duplicateOf);
+            return query.run();
           } catch (SQLException e) {
             throw new CompletionException(e);
           }
@@ -106,21 +147,8 @@ public final class Submissions {
         blocking);
   }
 
-  private String windowRefusal(ModelDetails details, Optional<ModelRow> latest) {
-    if (latest.isEmpty()) return null;
-    ModelRow last = latest.get();
-    if (last.status() == ModelStatus.FAILED) return null;
-    long nextAllowed = last.details().block() + settings.windowBlocks();
-    if (details.block() >= nextAllowed) return null;
-    return "hotkey "
-        + details.hotkey()
-        + " already has model "
-        + last.details().hash()
-        + " accepted at block "
-        + last.details().block()
-        + "; one model per "
-        + settings.windowBlocks()
-        + " blocks unless the last one failed: the next submission is allowed from block "
-        + nextAllowed;
+  @FunctionalInterface
+  private interface ReadSideQuery<T> {
+    T run() throws SQLException;
   }
 }

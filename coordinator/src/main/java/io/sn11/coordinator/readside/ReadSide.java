@@ -108,19 +108,25 @@ public final class ReadSide implements AutoCloseable {
     }
   }
 
-  /** The most recent model of the hotkey that passed the submission rules, if any. */
+  /**
+   * The model of the hotkey with the latest block that passed the submission rules, if any: what a hotkey's
+   * {@code HotkeySubmissions} entity learns, once, of the models accepted before its journal began.
+   */
   public Optional<ModelRow> latestAcceptedModel(String hotkey) throws SQLException {
     return queryOne(ModelRow.SELECT + " WHERE hotkey = ? AND accepted ORDER BY block DESC, submitted_at DESC", hotkey);
   }
 
   /**
-   * The earliest model another hotkey submitted for the repository, if any. Repository ids compare
+   * The earliest accepted model another hotkey submitted for the repository, if any: a submission the
+   * window rule refused is never the original of its repository. Repository ids compare
    * case-insensitively, as Hugging Face resolves them (and as the weights' duplicate check does), through
    * the indexed {@code repository_key}; a hotkey's own earlier models are the window rule's business, not duplicates.
    */
-  public Optional<ModelRow> earliestModelOfRepositoryByOthers(ModelDetails model) throws SQLException {
+  public Optional<ModelRow> earliestAcceptedModelOfRepositoryByOthers(ModelDetails model) throws SQLException {
     return queryOne(
-        ModelRow.SELECT + " WHERE repository_key = ? AND hotkey <> ? ORDER BY block ASC, submitted_at ASC", model.repositoryKey(), model.hotkey());
+        ModelRow.SELECT + " WHERE repository_key = ? AND accepted AND hotkey <> ? ORDER BY block ASC, submitted_at ASC",
+        model.repositoryKey(),
+        model.hotkey());
   }
 
   /** Every registry entry with the model it names, when the model is known; ordered by uid. */

@@ -268,8 +268,9 @@ public final class WeightsService {
     Map<Integer, String> duplicates =
         Duplicates.find(
             registry.stream()
-                // Entries naming no known model are invalid anyway and have no repository to compare.
-                .filter(r -> r.model().isPresent())
+                // Entries naming no known model are invalid anyway and have no repository to compare; a
+                // submission the window rule refused is invalid too, and never the original of anything.
+                .filter(r -> r.model().isPresent() && r.model().get().accepted())
                 .map(
                     r ->
                         new Duplicates.Candidate(

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.http.ApiNode.Answer;
 import io.sn11.coordinator.http.ApiNode.Model;
@@ -271,6 +272,37 @@ class HttpApiTest {
     JsonNode record = checkModel(second.json()).expect(200).body();
     assertEquals("QUEUED", record.get("status").asText());
     assertTrue(record.at("/details/failure").isNull());
+  }
+
+  @Test
+  void aNewModelRecordedWithAnImportedResultStartsItsHotkeysWindow() throws Exception {
+    String key = hotkey("imported-window");
+    assertEquals("QUEUED", checkModel(model("imported-window", "earlier", key, 0).json()).expect(200).body().get("status").asText());
+    Model imported = model("imported-window", "imported", key, 100_000);
+    api.importJudgeScore(imported, 0.5).expect(200);
+
+    JsonNode refused = checkModel(model("imported-window", "next", key, 100_001).json()).expect(200).body();
+    assertEquals("FAILED", refused.get("status").asText(), refused::toString);
+    String reason = refused.at("/details/failure/reason").asText();
+    assertTrue(reason.contains(imported.hash() + " accepted at block 100000"), reason);
+  }
+
+  @Test
+  void aModelAcceptedBeforeTheHotkeysEntityExistedHoldsTheWindow() throws Exception {
+    // As a deployment from before the hotkeys' entities left it: the model's own entity and the read side only.
+    Model earlier = model("before-entities", "earlier", hotkey("before-entities"), 1_000);
+    ModelDetails details =
+        new ModelDetails(earlier.hash(), earlier.namespace(), earlier.name(), earlier.template(), earlier.hotkey(), earlier.block(), null, null);
+    ClusterSharding.get(api.node().system())
+        .entityRefFor(ModelEvaluation.TYPE_KEY, earlier.hash())
+        .<ModelEvaluation.State>askWithStatus(r -> new ModelEvaluation.Submit(details, ModelEvaluation.Admission.ACCEPTED, r), Duration.ofSeconds(10))
+        .toCompletableFuture()
+        .get();
+    api.awaitReadSide(303, earlier, "QUEUED");
+
+    JsonNode refused = checkModel(model("before-entities", "next", earlier.hotkey(), 1_001).json()).expect(200).body();
+    assertEquals("FAILED", refused.get("status").asText(), refused::toString);
+    assertTrue(refused.at("/details/failure/reason").asText().contains(earlier.hash() + " accepted at block 1000"), refused::toString);
   }
 
   /** What a GPU node would do: claim the model and report a failure of the miner's model. */
