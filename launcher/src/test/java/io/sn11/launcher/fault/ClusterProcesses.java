@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sn11.coordinator.http.ApiNode;
 import io.sn11.gpunode.store.DemoModels;
 import io.sn11.gpunode.store.ModelStore;
+import io.sn11.launcher.DurablePostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -191,9 +192,12 @@ public final class ClusterProcesses implements AutoCloseable {
     return cluster;
   }
 
-  /** Starts PostgreSQL, again on the same data folder and port after {@link #stopPostgres()}. */
+  /**
+   * Starts PostgreSQL with durable commits, as in production, again on the same data folder and port after
+   * {@link #stopPostgres()}.
+   */
   public void startPostgres() throws IOException {
-    postgres = EmbeddedPostgres.builder().setDataDirectory(pgData).setCleanDataDirectory(false).setPort(pgPort).start();
+    postgres = DurablePostgres.builder().setDataDirectory(pgData).setCleanDataDirectory(false).setPort(pgPort).start();
   }
 
   public void stopPostgres() throws IOException {
@@ -280,6 +284,16 @@ public final class ClusterProcesses implements AutoCloseable {
 
   public Connection database() throws SQLException {
     return postgres.getPostgresDatabase().getConnection();
+  }
+
+  /** How durable PostgreSQL's commits are: its synchronous_commit and fsync settings. */
+  public String commitSettings() throws SQLException {
+    try (Connection connection = database();
+        PreparedStatement statement = connection.prepareStatement("SELECT current_setting('synchronous_commit'), current_setting('fsync')");
+        ResultSet settings = statement.executeQuery()) {
+      settings.next();
+      return "synchronous_commit=" + settings.getString(1) + ", fsync=" + settings.getString(2);
+    }
   }
 
   /** The event types (simple class names) in a model's journal, oldest first. */

@@ -67,9 +67,10 @@ class KillDuringSubmissionsTest {
         if (events.status() != 200) missing.add(model.name() + " (" + events.status() + ")");
         else assertEquals("Submitted", events.body().at("/events/0/type").asText(), () -> model.name() + ": " + events.raw());
       }
+      String database = journal == Journal.H2 ? "H2" : "PostgreSQL (" + cluster.commitSettings() + ")";
       System.out.printf(
           "DURABILITY kill -9 of sn11 serve on %s under %d clients: %d answered 200, %d found after the restart (%d requests cut off by the kill; answers by status %s)%n",
-          journal, CLIENTS, accepted.size(), accepted.size() - missing.size(), cutOff.get(), answers);
+          database, CLIENTS, accepted.size(), accepted.size() - missing.size(), cutOff.get(), answers);
       assertEquals(List.of(), missing, () -> missing.size() + " of " + accepted.size() + " submissions answered 200 are gone after the restart");
     }
   }
