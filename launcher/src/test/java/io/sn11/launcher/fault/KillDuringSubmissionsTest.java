@@ -7,6 +7,7 @@ import io.sn11.coordinator.http.ApiNode.Model;
 import io.sn11.launcher.fault.ClusterProcesses.Journal;
 import io.sn11.launcher.fault.ClusterProcesses.Node;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 @Timeout(value = 8, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class KillDuringSubmissionsTest {
   private static final int CLIENTS = 8;
-  /** Accepted submissions before the kill: a few seconds of load, with requests at every stage when it strikes. */
+  /** Accepted submissions before the kill: a sustained load, with requests at every stage when it strikes. */
   private static final int ACCEPTED_BEFORE_KILL = 400;
   private static final Duration LOAD = Duration.ofMinutes(3);
 
@@ -84,7 +85,7 @@ class KillDuringSubmissionsTest {
         ApiNode.Answer answer = api.post("/check_model", model.json());
         answers.computeIfAbsent(answer.status(), status -> new AtomicInteger()).incrementAndGet();
         if (answer.status() == 200) accepted.add(model);
-      } catch (java.net.ConnectException afterTheKill) {
+      } catch (ConnectException afterTheKill) {
         return;
       } catch (IOException cutOff) {
         cutOffByTheKill.incrementAndGet();
