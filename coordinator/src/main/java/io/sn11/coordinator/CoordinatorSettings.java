@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** The coordinator's settings, read once from {@code sn11.coordinator} and {@code sn11.database}. */
 public record CoordinatorSettings(
@@ -87,6 +88,30 @@ public record CoordinatorSettings(
   public record Database(String url, String user, String password, int readSidePoolSize) {
     public Dialect dialect() {
       return Dialect.ofUrl(url);
+    }
+
+    /**
+     * A 2xx promises that the change is written, so an H2 URL must say WRITE_DELAY=0: with any other delay H2
+     * acknowledges a commit and writes it to its file only up to that many milliseconds later (500 by default),
+     * and a crash loses what was acknowledged meanwhile. Refused rather than rewritten: the journal plugin, the
+     * read side and the readiness check all open the URL as written, and it should say what runs.
+     */
+    void requireDurableCommits() {
+      if (dialect() == Dialect.H2 && !h2Setting("WRITE_DELAY").equals(Optional.of("0"))) {
+        throw new IllegalArgumentException(
+            "sn11.database.url: an H2 URL must include ;WRITE_DELAY=0: with a write delay H2 acknowledges commits"
+                + " before writing them, and a crash of the node loses what it acknowledged meanwhile");
+      }
+    }
+
+    /** A setting of the H2 URL: H2 reads KEY=value pairs after the first ';', the keys in any case. */
+    private Optional<String> h2Setting(String key) {
+      String[] parts = url.split(";");
+      for (int i = 1; i < parts.length; i++) {
+        int equals = parts[i].indexOf('=');
+        if (equals > 0 && parts[i].substring(0, equals).equalsIgnoreCase(key)) return Optional.of(parts[i].substring(equals + 1));
+      }
+      return Optional.empty();
     }
   }
 
@@ -246,7 +271,7 @@ public record CoordinatorSettings(
             && dispatch.heartbeatInterval().multipliedBy(2).compareTo(dispatch.leaseTimeout()) <= 0,
         "sn11.coordinator.dispatch.heartbeat-interval must be > 0 and at most half of lease-timeout");
     require(adminTokens.stream().noneMatch(String::isBlank), "sn11.coordinator.admin-tokens must not contain blank tokens");
-    database.dialect();
+    database.requireDurableCommits();
   }
 
   private static void require(boolean condition, String message) {

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Admin tokens from the configuration, the environment's variable and token files, all valid at once;
- * the weights' burn, chain reference and fold schedule, refused at start-up when out of range.
+ * the weights' burn, chain reference and fold schedule, refused at start-up when out of range; database
+ * URLs whose commits would be acknowledged before they are written are refused.
  */
 class CoordinatorSettingsTest {
   @TempDir Path dir;
@@ -85,5 +86,23 @@ class CoordinatorSettingsTest {
     IllegalArgumentException error =
         assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.admin-token-files", List.of(missing.toString()))));
     assertTrue(error.getMessage().contains(missing.toString()), error.getMessage());
+  }
+
+  @Test
+  void theDefaultH2DatabaseWritesEveryCommitBeforeAcknowledgingIt() {
+    CoordinatorSettings.Database database = settings(Map.of()).database();
+    assertEquals(CoordinatorSettings.Dialect.H2, database.dialect());
+    assertTrue(database.url().endsWith(";WRITE_DELAY=0"), database.url());
+  }
+
+  @Test
+  void anH2UrlWithoutWriteDelayZeroIsAConfigurationErrorNamingTheSetting() {
+    String h2 = "jdbc:h2:file:" + dir.resolve("sn11") + ";DATABASE_TO_UPPER=false";
+    for (String url : List.of(h2, h2 + ";WRITE_DELAY=500", h2 + ";write_delay=100")) {
+      IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.database.url", url)), url);
+      assertTrue(error.getMessage().startsWith("sn11.database.url") && error.getMessage().contains("WRITE_DELAY=0"), error.getMessage());
+    }
+    assertEquals(CoordinatorSettings.Dialect.H2, settings(Map.of("sn11.database.url", h2 + ";write_delay=0")).database().dialect());
+    assertEquals(CoordinatorSettings.Dialect.POSTGRES, settings(Map.of("sn11.database.url", "jdbc:postgresql://127.0.0.1:5432/sn11")).database().dialect());
   }
 }

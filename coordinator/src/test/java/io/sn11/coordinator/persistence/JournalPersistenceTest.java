@@ -97,7 +97,7 @@ class JournalPersistenceTest {
     int n = DATABASES.incrementAndGet();
     Path dataDir = Files.createDirectories(tmp.resolve("node-" + n));
     if (kind == Kind.H2) {
-      return new Database("jdbc:h2:file:" + dataDir.resolve("sn11") + ";DATABASE_TO_UPPER=false", "sa", "", null, dataDir);
+      return new Database("jdbc:h2:file:" + dataDir.resolve("sn11") + ";DATABASE_TO_UPPER=false;WRITE_DELAY=0", "sa", "", null, dataDir);
     }
     String name = "sn11_" + n;
     try (Connection admin = postgres.getPostgresDatabase().getConnection();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sn11.coordinator.http.ApiNode;
 import io.sn11.gpunode.store.DemoModels;
 import io.sn11.gpunode.store.ModelStore;
+import io.sn11.launcher.DurablePostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -25,8 +26,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A cluster of real {@code sn11 coordinator} and {@code sn11 gpu-node} processes on 127.0.0.1 sharing
- * one embedded PostgreSQL, for fault tests: each node is its own JVM that a test can kill -9, SIGSTOP
+ * A cluster of real {@code sn11 coordinator} and {@code sn11 gpu-node} processes (or single {@code sn11 serve}
+ * nodes) on 127.0.0.1 sharing one embedded PostgreSQL, for fault tests: each node is its own JVM that a test can kill -9, SIGSTOP
  * or stop with SIGTERM, and start again on the same data folder and ports.
  */
 public final class ClusterProcesses implements AutoCloseable {
@@ -191,9 +192,12 @@ public final class ClusterProcesses implements AutoCloseable {
     return cluster;
   }
 
-  /** Starts PostgreSQL, again on the same data folder and port after {@link #stopPostgres()}. */
+  /**
+   * Starts PostgreSQL with durable commits, as in production, again on the same data folder and port after
+   * {@link #stopPostgres()}.
+   */
   public void startPostgres() throws IOException {
-    postgres = EmbeddedPostgres.builder().setDataDirectory(pgData).setCleanDataDirectory(false).setPort(pgPort).start();
+    postgres = DurablePostgres.builder().setDataDirectory(pgData).setCleanDataDirectory(false).setPort(pgPort).start();
   }
 
   public void stopPostgres() throws IOException {
@@ -214,6 +218,28 @@ public final class ClusterProcesses implements AutoCloseable {
     Node node = new Node(name, command, port, URI.create("http://127.0.0.1:" + httpPort));
     for (Node seed : earlierCoordinators) command.addAll(List.of("--seed-node", seed.address()));
     command.addAll(List.of("--seed-node", node.address()));
+    nodes.add(node);
+    return node;
+  }
+
+  /** Where a {@code sn11 serve} node keeps its journal and read side. */
+  public enum Journal {
+    /** The embedded default: an H2 file under the node's data folder. */
+    H2,
+    /** The cluster's PostgreSQL, through the operator file config/postgres.conf. */
+    POSTGRES
+  }
+
+  /** A {@code sn11 serve} node (not started): every role in one JVM, its worker on the shared demo model store. */
+  public Node serve(String name, Journal journal, String settings) throws IOException {
+    int port = freePort();
+    int httpPort = freePort();
+    Path data = Files.createDirectories(dir.resolve(name));
+    String database = journal == Journal.POSTGRES ? postgresSettings() : "";
+    Path config = writeConfig(name, database + FAST_TIMINGS + TINY_EVALUATIONS + "pekko.remote.artery.canonical.port = " + port + "\n" + settings);
+    List<String> command = new ArrayList<>(javaCommand());
+    command.addAll(List.of("serve", "--data-dir", data.toString(), "--config", config.toString(), "--http-port", Integer.toString(httpPort), "--model-store", modelStore.toString()));
+    Node node = new Node(name, command, port, URI.create("http://127.0.0.1:" + httpPort));
     nodes.add(node);
     return node;
   }
@@ -258,6 +284,16 @@ public final class ClusterProcesses implements AutoCloseable {
 
   public Connection database() throws SQLException {
     return postgres.getPostgresDatabase().getConnection();
+  }
+
+  /** How durable PostgreSQL's commits are: its synchronous_commit and fsync settings. */
+  public String commitSettings() throws SQLException {
+    try (Connection connection = database();
+        PreparedStatement statement = connection.prepareStatement("SELECT current_setting('synchronous_commit'), current_setting('fsync')");
+        ResultSet settings = statement.executeQuery()) {
+      settings.next();
+      return "synchronous_commit=" + settings.getString(1) + ", fsync=" + settings.getString(2);
+    }
   }
 
   /** The event types (simple class names) in a model's journal, oldest first. */
