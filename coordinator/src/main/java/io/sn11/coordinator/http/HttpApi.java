@@ -1,6 +1,5 @@
 package io.sn11.coordinator.http;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -12,76 +11,44 @@ import io.sn11.cluster.scoring.ModelHash;
 import io.sn11.cluster.scoring.ScoreInputs;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.scoring.TotalScore;
-import io.sn11.cluster.metrics.Sn11Metrics;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.registry.MinerRegistration;
 import io.sn11.coordinator.weights.WeightsService;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.time.Duration;
-import java.net.InetAddress;
-import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
-import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
-import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
-import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.PersistenceQuery;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's HTTP API: the subnet's validation API (same paths and JSON shapes) plus our own
  * routes. Every refusal is a JSON body {@code {"detail": ..., "field": ...}} with a 4xx status.
  */
-public final class HttpApi extends AllDirectives {
-  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
-
-  private final ActorSystem<?> system;
-  private final CoordinatorSettings settings;
+public final class HttpApi extends ApiDirectives {
   private final ScoringSettings scoring;
   private final Submissions submissions;
   private final WeightsService weights;
-  private final ReadSide readSide;
-  private final Executor blocking;
-  private final ObjectMapper mapper;
   private final JsonViews views;
-  private final AdminTokens adminTokens;
   private final TokenBuckets openSubmissionLimiter;
-  private final Map<String, TokenBuckets> rateLimits;
-  private final Sn11Metrics metrics;
-  private final Materializer materializer;
-  private final DatabaseProbe database;
 
   public HttpApi(
       ActorSystem<?> system,
@@ -92,29 +59,12 @@ public final class HttpApi extends AllDirectives {
       ReadSide readSide,
       Executor blocking,
       ObjectMapper mapper) {
-    this.system = system;
-    this.settings = settings;
+    super(system, settings, readSide, blocking, mapper);
     this.scoring = scoring;
     this.submissions = submissions;
     this.weights = weights;
-    this.readSide = readSide;
-    this.blocking = blocking;
-    this.mapper = mapper;
     this.views = new JsonViews(mapper);
-    this.adminTokens = new AdminTokens(settings.adminTokens());
     this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
-    this.metrics = Sn11Metrics.get(system);
-    this.rateLimits =
-        CoordinatorSettings.ROUTE_NAMES.stream()
-            .collect(
-                java.util.stream.Collectors.toUnmodifiableMap(
-                    route -> route,
-                    route -> {
-                      CoordinatorSettings.RateLimit limit = settings.rateLimits().forRoute(route);
-                      return new TokenBuckets(limit.requests(), limit.per(), System::nanoTime);
-                    }));
-    this.materializer = Materializer.matFromSystem(system);
-    this.database = new DatabaseProbe(system, readSide::databaseAnswers, blocking);
   }
 
   public Route routes() {
@@ -157,17 +107,11 @@ public final class HttpApi extends AllDirectives {
                     hash -> limited("model_verdicts", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))))));
   }
 
-  /** Routes that read or write the database: 503 at once while it does not answer (see {@link DatabaseProbe}). */
-  private Route withDatabase(Route inner) {
-    // Decided per request: the route tree itself is built once.
-    return extractRequestContext(request -> database.answering() ? inner : complete(databaseUnavailable()));
-  }
-
   // ---- routes -----------------------------------------------------------------------------------
 
   /** Healthy when the node is Up and the database answers, by the same probe that gates the routes needing it. */
   private CompletionStage<HttpResponse> health() {
-    boolean healthy = Cluster.get(system).selfMember().status() == MemberStatus.up() && database.answering();
+    boolean healthy = Cluster.get(system).selfMember().status() == MemberStatus.up() && databaseAnswering();
     return CompletableFuture.completedFuture(json(healthy ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, mapper.createObjectNode().put("g", healthy)));
   }
 
@@ -320,6 +264,19 @@ public final class HttpApi extends AllDirectives {
   private static final java.util.Set<String> SCORE_FIELDS =
       java.util.Set.of(
           "model_size_score", "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score");
+
+  private CompletionStage<HttpResponse> adminActions(Map<String, String> query) {
+    Long limit = RequestFields.ofQuery(query).optionalLongInRange("limit", 1, 1000);
+    return blocking(() -> readSide.adminActions(limit == null ? 100 : limit.intValue()))
+        .thenApply(
+            actions -> {
+              ArrayNode list = mapper.createArrayNode();
+              for (ReadSide.AdminAction a : actions) {
+                list.addObject().put("at", a.at().toString()).put("who", a.who()).put("action", a.action()).put("status", a.status());
+              }
+              return json(StatusCodes.OK, mapper.createObjectNode().set("actions", list));
+            });
+  }
 
   // ---- the dashboard's reads ---------------------------------------------------------------------
 
@@ -481,190 +438,4 @@ public final class HttpApi extends AllDirectives {
     return value.asDouble();
   }
 
-  // ---- plumbing ---------------------------------------------------------------------------------
-
-  /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
-  /**
-   * Every route goes through here: its latency and status are measured, and its rate limit per client
-   * address answers 429 with Retry-After once the client's bucket is empty.
-   */
-  private Route limited(String route, java.util.function.Supplier<Route> inner) {
-    TokenBuckets buckets = rateLimits.get(route);
-    return extractRequest(
-        request -> {
-          long started = System.nanoTime();
-          return mapResponse(
-              response -> {
-                metrics.httpRequests.labelValues(route, Integer.toString(response.status().intValue())).observe((System.nanoTime() - started) / 1e9);
-                return response;
-              },
-              () -> rateLimited(route, buckets, request, inner));
-        });
-  }
-
-  private Route rateLimited(String route, TokenBuckets buckets, HttpRequest request, java.util.function.Supplier<Route> inner) {
-    String client = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress).map(InetAddress::getHostAddress).orElse("unknown");
-    if (buckets.tryAcquire(client)) return inner.get();
-    long retryAfter = buckets.secondsUntilNext(client);
-    return complete(
-        error(StatusCodes.TOO_MANY_REQUESTS, null, "too many requests to " + route + " from " + client + "; retry in " + retryAfter + " s")
-            .addHeader(RetryAfter.create(retryAfter)));
-  }
-
-
-  private Route withBody(BodyHandler handler) {
-    return optionalHeaderValueByName(
-        "Authorization",
-        authorization ->
-            extractRequestEntity(
-                entity ->
-                    respond(
-                        () -> {
-                          if (entity.getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) throw tooLarge();
-                          return entity
-                              .withSizeLimit(settings.maxBodyBytes())
-                              .toStrict(settings.askTimeout().toMillis(), materializer)
-                              .thenCompose(
-                                  strict -> {
-                                    JsonNode body;
-                                    try {
-                                      body = mapper.readTree(strict.getData().toArray());
-                                    } catch (java.io.IOException e) {
-                                      throw ApiException.badField(null, "the request body is not valid JSON");
-                                    }
-                                    return handler.handle(body, authorization.flatMap(HttpApi::bearerToken));
-                                  });
-                        })));
-  }
-
-  @FunctionalInterface
-  private interface BodyHandler {
-    CompletionStage<HttpResponse> handle(JsonNode body, Optional<String> bearer);
-  }
-
-  private Route withBody(Function<JsonNode, CompletionStage<HttpResponse>> handler) {
-    return withBody((BodyHandler) (body, bearer) -> handler.apply(body));
-  }
-
-  /** Admin routes: 401 without an admin token; with one, the action is recorded with who and when. */
-  private Route admin(String route, Supplier<Route> inner) {
-    return optionalHeaderValueByName(
-        "Authorization",
-        authorization ->
-            adminTokens
-                .fingerprint(authorization.flatMap(HttpApi::bearerToken).orElse(null))
-                .map(who -> mapResponse(response -> audited(who, route, response), inner))
-                .orElseGet(() -> complete(unauthorized())));
-  }
-
-  /** Records an admin action once it is answered; a record that cannot be written is logged, not fatal. */
-  private HttpResponse audited(String who, String route, HttpResponse response) {
-    ReadSide.AdminAction action = new ReadSide.AdminAction(java.time.Instant.now(), who, route, response.status().intValue());
-    blocking(() -> {
-          readSide.recordAdminAction(action);
-          return action;
-        })
-        .exceptionally(
-            failure -> {
-              system.log().error("admin action {} could not be recorded: {}", action, failure.getMessage());
-              return action;
-            });
-    return response;
-  }
-
-  private CompletionStage<HttpResponse> adminActions(Map<String, String> query) {
-    Long limit = RequestFields.ofQuery(query).optionalLongInRange("limit", 1, 1000);
-    return blocking(() -> readSide.adminActions(limit == null ? 100 : limit.intValue()))
-        .thenApply(
-            actions -> {
-              ArrayNode list = mapper.createArrayNode();
-              for (ReadSide.AdminAction a : actions) {
-                list.addObject().put("at", a.at().toString()).put("who", a.who()).put("action", a.action()).put("status", a.status());
-              }
-              return json(StatusCodes.OK, mapper.createObjectNode().set("actions", list));
-            });
-  }
-
-  private static Optional<String> bearerToken(String authorization) {
-    return authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? Optional.of(authorization.substring(7).trim()) : Optional.empty();
-  }
-
-  /** Runs a route's work and turns any failure into the JSON error it stands for. */
-  private Route respond(Supplier<CompletionStage<HttpResponse>> work) {
-    CompletionStage<HttpResponse> response;
-    try {
-      response = work.get();
-    } catch (RuntimeException e) {
-      response = CompletableFuture.failedFuture(e);
-    }
-    return completeWithFuture(response.exceptionally(this::errorResponse));
-  }
-
-  private <T> CompletionStage<T> blocking(SqlSupplier<T> query) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return query.get();
-          } catch (SQLException e) {
-            throw new CompletionException(e);
-          }
-        },
-        blocking);
-  }
-
-  @FunctionalInterface
-  private interface SqlSupplier<T> {
-    T get() throws SQLException;
-  }
-
-  private HttpResponse errorResponse(Throwable failure) {
-    Throwable cause = failure;
-    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    if (cause instanceof ApiException api) return error(api.status(), api.field(), api.getMessage());
-    if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
-    if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
-    if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
-    if (cause instanceof SQLException) return databaseUnavailable();
-    log.error("request failed", cause);
-    return error(StatusCodes.INTERNAL_SERVER_ERROR, null, "internal error");
-  }
-
-  private HttpResponse databaseUnavailable() {
-    return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
-  }
-
-  private ApiException tooLarge() {
-    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + settings.maxBodyBytes() + " bytes");
-  }
-
-  private HttpResponse unauthorized() {
-    return error(StatusCodes.UNAUTHORIZED, "Authorization", "an admin token is required: Authorization: Bearer <token>");
-  }
-
-  HttpResponse error(StatusCode status, String field, String detail) {
-    ObjectNode body = mapper.createObjectNode().put("detail", detail);
-    if (field != null) body.put("field", field);
-    return json(status, body);
-  }
-
-  private HttpResponse json(StatusCode status, JsonNode body) {
-    try {
-      return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, mapper.writeValueAsBytes(body)));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("a JSON tree always serialises", e);
-    }
-  }
-
-  /** Pekko's own rejections (wrong method, unknown path) as JSON bodies too. */
-  private RejectionHandler jsonRejections() {
-    return RejectionHandler.defaultHandler()
-        .mapRejectionResponse(
-            response -> {
-              if (!(response.entity() instanceof HttpEntity.Strict strict)) return response;
-              String text = strict.getData().utf8String();
-              return response.withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, mapper.createObjectNode().put("detail", text).toString()));
-            });
-  }
 }
