@@ -51,7 +51,7 @@ abstract class ApiDirectives extends AllDirectives {
   final ReadSide readSide;
   final Executor blocking;
   final ObjectMapper mapper;
-  final AdminTokens adminTokens;
+  private final AdminTokens adminTokens;
   private final Map<String, TokenBuckets> rateLimits;
   private final Sn11Metrics metrics;
   final Materializer materializer;
@@ -162,6 +162,33 @@ abstract class ApiDirectives extends AllDirectives {
                 .orElseGet(() -> complete(unauthorized())));
   }
 
+  /**
+   * The subnet's admin routes with a body: the admin comes as a bearer token or, as the subnet's clients send
+   * it, as the body's {@code admin_key} (see {@link #adminOf}); 401 without either. The action is recorded
+   * like any admin action.
+   */
+  Route subnetAdmin(String route, Function<JsonNode, CompletionStage<HttpResponse>> handler) {
+    return withBody(
+        (body, bearer) -> {
+          Optional<String> who = adminOf(bearer, RequestFields.ofJson(body));
+          if (who.isEmpty()) return CompletableFuture.completedFuture(unauthorized());
+          return answered(() -> handler.apply(body)).thenApply(response -> audited(who.get(), route, response));
+        });
+  }
+
+  /**
+   * Who a request's admin credential names: its bearer token, else its body's {@code admin_key}, compared the
+   * same way (constant time) and recorded under the same fingerprint. Empty without either. A wrong
+   * {@code admin_key} is refused as the subnet refuses it: 403 "invalid key".
+   */
+  Optional<String> adminOf(Optional<String> bearer, RequestFields body) {
+    Optional<String> byBearer = adminTokens.fingerprint(bearer.orElse(null));
+    if (byBearer.isPresent()) return byBearer;
+    String key = body.optional("admin_key");
+    if (key == null) return Optional.empty();
+    return Optional.of(adminTokens.fingerprint(key).orElseThrow(() -> new ApiException(StatusCodes.FORBIDDEN, "admin_key", "invalid key")));
+  }
+
   /** Records an admin action once it is answered; a record that cannot be written is logged, not fatal. */
   HttpResponse audited(String who, String route, HttpResponse response) {
     ReadSide.AdminAction action = new ReadSide.AdminAction(java.time.Instant.now(), who, route, response.status().intValue());
@@ -183,13 +210,18 @@ abstract class ApiDirectives extends AllDirectives {
 
   /** Runs a route's work and turns any failure into the JSON error it stands for. */
   Route respond(Supplier<CompletionStage<HttpResponse>> work) {
+    return completeWithFuture(answered(work));
+  }
+
+  /** The answer of a route's work, a failure (thrown or completed) turned into the JSON error it stands for. */
+  CompletionStage<HttpResponse> answered(Supplier<CompletionStage<HttpResponse>> work) {
     CompletionStage<HttpResponse> response;
     try {
       response = work.get();
     } catch (RuntimeException e) {
       response = CompletableFuture.failedFuture(e);
     }
-    return completeWithFuture(response.exceptionally(this::errorResponse));
+    return response.exceptionally(this::errorResponse);
   }
 
   <T> CompletionStage<T> blocking(SqlSupplier<T> query) {

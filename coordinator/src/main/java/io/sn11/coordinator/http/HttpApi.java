@@ -80,10 +80,10 @@ public final class HttpApi extends ApiDirectives {
                     () -> limited("model_submission_details", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))))),
                 path(
                     "minerboard_update",
-                    () -> limited("minerboard_update", () -> withDatabase(post(() -> admin("minerboard_update", () -> withBody(body -> minerboardUpdate(body))))))),
+                    () -> limited("minerboard_update", () -> withDatabase(post(() -> subnetAdmin("minerboard_update", this::minerboardUpdate))))),
                 path("minerboard", () -> limited("minerboard", () -> withDatabase(get(() -> respond(this::minerboard))))),
                 path("weights", () -> limited("weights", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> weights(query))))))),
-                path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> admin("evaluate_model", () -> withBody(this::evaluateModel)))))),
+                path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> subnetAdmin("evaluate_model", this::evaluateModel))))),
                 path(
                     PathMatchers.segment("admin").slash("results"),
                     () -> limited("admin_results", () -> withDatabase(post(() -> admin("admin_results", () -> withBody(this::recordResult)))))),
@@ -117,16 +117,10 @@ public final class HttpApi extends ApiDirectives {
 
   private CompletionStage<HttpResponse> checkModel(JsonNode body, Optional<String> bearer) {
     RequestFields fields = RequestFields.ofJson(body);
-    Optional<String> admin = adminTokens.fingerprint(bearer.orElse(null)).or(() -> adminTokens.fingerprint(fields.optional("admin_key")));
-    // Without a valid token a closed API says nothing about the body: 401 before any validation.
+    Optional<String> admin = adminOf(bearer, fields);
+    // Without a valid credential a closed API says nothing about the body: 401 before any validation.
     if (!settings.openSubmissions() && admin.isEmpty()) return CompletableFuture.completedFuture(unauthorized());
-    CompletionStage<HttpResponse> answer;
-    try {
-      answer = submit(fields);
-    } catch (RuntimeException refused) {
-      answer = CompletableFuture.failedFuture(refused);
-    }
-    CompletionStage<HttpResponse> answered = answer.exceptionally(this::errorResponse);
+    CompletionStage<HttpResponse> answered = answered(() -> submit(fields));
     return admin.map(who -> answered.thenApply(response -> audited(who, "check_model", response))).orElse(answered);
   }
 
@@ -220,7 +214,7 @@ public final class HttpApi extends ApiDirectives {
     return CompletableFuture.completedFuture(json(StatusCodes.OK, views.weights(0, rows, null, null)));
   }
 
-  private CompletionStage<HttpResponse> evaluateModel(JsonNode body, Optional<String> ignoredBearer) {
+  private CompletionStage<HttpResponse> evaluateModel(JsonNode body) {
     RequestFields fields = RequestFields.ofJson(body);
     ModelDetails details = modelDetails(fields);
     fields.rejectUnknown();

@@ -1,0 +1,210 @@
+package io.sn11.coordinator.http;
+
+import static io.sn11.coordinator.http.ApiNode.JSON;
+import static io.sn11.coordinator.http.ApiNode.TOKEN;
+import static io.sn11.coordinator.http.ApiNode.hotkey;
+import static io.sn11.coordinator.http.ApiNode.model;
+import static io.sn11.coordinator.http.ApiNode.query;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sn11.cluster.domain.Scores;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
+import io.sn11.coordinator.http.ApiNode.Answer;
+import io.sn11.coordinator.http.ApiNode.Model;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The subnet's own clients against a real node, unchanged: the model queue ({@code check_model_score},
+ * {@code push_minerboard}) and the validator ({@code get_model_score}, {@code telemetry_report}, its event
+ * reports). Requests are built as their code builds them (paths, JSON bodies with {@code admin_key}, their
+ * headers, Python's {@code json.dumps} spacing) and answers read as their code reads them: any non-2xx
+ * raises, {@code response.json()} may be {@code None}, and scores are read with {@code dict.get(key,
+ * default)}, where a key present as {@code null} becomes {@code None}.
+ */
+class SubnetClientsTest {
+  @TempDir static Path dataDir;
+  static ApiNode api;
+
+  /** The metadata headers every subnet client sends (its LocalMetadata). */
+  static String[] metadataHeaders(String hotkey, int uid) {
+    return new String[] {
+      "Git-Commit", "1a2b3c4d", "Bittensor-Version", "9.0.0", "UID", Integer.toString(uid), "Hotkey", hotkey, "Coldkey", hotkey("coldkey-of-" + hotkey)
+    };
+  }
+
+  @BeforeAll
+  static void startNode() throws Exception {
+    api = ApiNode.start(dataDir);
+  }
+
+  @AfterAll
+  static void stopNode() throws Exception {
+    if (api != null) api.close();
+  }
+
+  static String fingerprint(String token) throws Exception {
+    return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)), 0, 6);
+  }
+
+  // ---- the model queue ------------------------------------------------------------------------------
+
+  /** {@code check_model_score}: the payload with admin_key, no headers; the status read from {@code result["status"]}. */
+  static String modelQueueCheck(Model m, String adminKey) throws Exception {
+    String payload =
+        "{\"repo_namespace\": \"%s\", \"repo_name\": \"%s\", \"hash\": \"%s\", \"chat_template_type\": \"%s\", \"block\": %d, \"hotkey\": \"%s\", \"admin_key\": \"%s\"}"
+            .formatted(m.namespace(), m.name(), m.hash(), m.template(), m.block(), m.hotkey(), adminKey);
+    Answer answer = api.post("/check_model", payload).expect(200);
+    assertNotNull(answer.body(), "result is None: " + answer.raw());
+    String status = answer.body().path("status").asText();
+    assertTrue(List.of("QUEUED", "PRECHECK", "RUNNING", "COMPLETED", "FAILED").contains(status), answer.raw());
+    return status;
+  }
+
+  /** {@code push_minerboard}: the payload with admin_key, the metadata headers; {@code raise_for_status()}. */
+  static Answer pushMinerboard(int uid, Model m, String adminKey) throws Exception {
+    String payload = "{\"hash\": \"%s\", \"uid\": %d, \"hotkey\": \"%s\", \"block\": %d, \"admin_key\": \"%s\"}"
+        .formatted(m.hash(), uid, m.hotkey(), m.block(), adminKey);
+    // The model queue's LocalMetadata(commit="x", btversion="x"): no uid, hotkey or coldkey of its own.
+    return api.post("/minerboard_update", payload, "Git-Commit", "x", "Bittensor-Version", "x", "UID", "0", "Hotkey", "", "Coldkey", "");
+  }
+
+  @Test
+  void theModelQueueRegistersMinersWithTheAdminKeyInTheBodyRecordedLikeABearerToken() throws Exception {
+    Model m = model("queue-org", "queued-model", hotkey("queue-miner"), 4_300_000);
+    assertEquals("QUEUED", modelQueueCheck(m, TOKEN));
+    Answer pushed = pushMinerboard(7, m, TOKEN);
+    assertEquals(2, pushed.status() / 100, pushed.raw());
+    JsonNode row = ApiNode.await("uid 7 on the minerboard", () -> api.minerboardRow(7), r -> r != null);
+    assertEquals(m.hash(), row.path("hash").asText());
+    assertEquals(4_300_000, row.path("block").asLong());
+
+    String who = fingerprint(TOKEN);
+    JsonNode actions =
+        ApiNode.await(
+            "the model queue's actions recorded",
+            () -> api.get("/admin/actions?limit=1000", "Authorization", "Bearer " + TOKEN).expect(200).body().path("actions"),
+            list -> list.findValuesAsText("action").containsAll(List.of("check_model", "minerboard_update")));
+    for (JsonNode action : actions) assertEquals(who, action.path("who").asText(), action::toString);
+  }
+
+  @Test
+  void aWrongAdminKeyIs403InvalidKeyAndChangesNothing() throws Exception {
+    Model m = model("queue-org", "wrong-key", hotkey("queue-wrong-key"), 4_300_001);
+    Answer check =
+        api.post("/check_model", m.json().put("admin_key", "not-the-key")).expectError(403, "admin_key");
+    assertEquals("invalid key", check.detail());
+    Answer push = pushMinerboard(8, m, "not-the-key").expectError(403, "admin_key");
+    assertEquals("invalid key", push.detail());
+    // Our own answer to no credential at all stays 401.
+    api.post("/minerboard_update", JSON.createObjectNode().put("uid", 8).put("hash", m.hash()).put("hotkey", m.hotkey()).put("block", 1))
+        .expectError(401, "Authorization");
+
+    api.get("/models/" + m.hash()).expectError(404, null);
+    assertTrue(api.get("/minerboard").expect(200).body().findValues("uid").stream().noneMatch(uid -> uid.asInt() == 8), "nothing registered");
+    JsonNode actions = api.get("/admin/actions?limit=1000", "Authorization", "Bearer " + TOKEN).expect(200).body().path("actions");
+    assertTrue(actions.findValues("status").stream().noneMatch(s -> s.asInt() == 403), "a wrong key is no admin: " + actions);
+  }
+
+  @Test
+  void theOlderValidatorsEvaluateModelCallWithTheAdminKeyInTheBodyReadsTheRecord() throws Exception {
+    Model m = model("queue-org", "evaluated", hotkey("queue-evaluate"), 4_300_002);
+    String payload = "{\"repo_namespace\": \"%s\", \"repo_name\": \"%s\", \"hash\": \"%s\", \"chat_template_type\": \"%s\", \"admin_key\": \"%s\"}"
+        .formatted(m.namespace(), m.name(), m.hash(), m.template(), TOKEN);
+    // That client sends no hotkey; ours needs it to recompute the hash, and says so.
+    api.post("/evaluate_model", payload).expectError(400, "hotkey");
+    assertEquals("QUEUED", api.post("/evaluate_model", m.json().put("admin_key", TOKEN)).expect(200).body().path("status").asText());
+  }
+
+  // ---- the validator: scores --------------------------------------------------------------------------
+
+  /** The validator's reading of an answer: its status, and each score as {@code response.get(key, default)} (null: None). */
+  record ValidatorView(String status, Map<String, Double> scores) {
+    /** {@code calculate_new_total_score()}: the judge score. */
+    Double total() {
+      return scores.get("judge_score");
+    }
+  }
+
+  /** The defaults of the validator's {@code Scores.from_response}. */
+  static final Map<String, Double> FROM_RESPONSE_DEFAULTS =
+      Map.of("creativity_score", 0.0, "qualitative_score", 0.0, "coherence_score", 0.0, "latency_score", 0.0, "post_eval_score", 1.0, "judge_score", 0.0);
+
+  /** {@code get_model_score}: the query, the metadata and signature headers; a None or status-less answer is FAILED. */
+  static ValidatorView validatorReads(Model m) throws Exception {
+    Map<String, Object> params = new LinkedHashMap<>();
+    params.put("repo_namespace", m.namespace());
+    params.put("repo_name", m.name());
+    params.put("chat_template_type", m.template());
+    params.put("hash", m.hash());
+    params.put("hotkey", m.hotkey());
+    String validator = hotkey("validator-reading");
+    String[] headers = concat(metadataHeaders(validator, 3), "payload_signed", "c2lnbmF0dXJl", "payload", m.hotkey());
+    Answer answer = api.get("/model_submission_details?" + query(params), headers);
+    assertEquals(2, answer.status() / 100, () -> "raise_for_status() raises: " + answer.raw());
+    JsonNode result = answer.body();
+    if (result == null || result.isNull() || !result.has("status")) return new ValidatorView("FAILED", Map.of());
+    Map<String, Double> scores = new LinkedHashMap<>();
+    JsonNode score = result.path("score");
+    FROM_RESPONSE_DEFAULTS.forEach(
+        (key, fallback) -> scores.put(key, !score.has(key) ? fallback : score.get(key).isNull() ? null : score.get(key).asDouble()));
+    return new ValidatorView(result.path("status").asText(), scores);
+  }
+
+  static String[] concat(String[] first, String... more) {
+    String[] all = java.util.Arrays.copyOf(first, first.length + more.length);
+    System.arraycopy(more, 0, all, first.length, more.length);
+    return all;
+  }
+
+  private static ModelEvaluation.State tell(Model model, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command)
+      throws Exception {
+    return ClusterSharding.get(api.node().system())
+        .entityRefFor(ModelEvaluation.TYPE_KEY, model.hash())
+        .<ModelEvaluation.State>askWithStatus(command::apply, Duration.ofSeconds(10))
+        .toCompletableFuture()
+        .get();
+  }
+
+  // ---- the validator: its reports ---------------------------------------------------------------------
+
+  /** {@code telemetry_report}: the payload as JSON, the metadata headers; {@code raise_for_status()}. */
+  static Answer telemetry(String validator, int uid, String payload) throws Exception {
+    return api.post("/telemetry_report", payload, metadataHeaders(validator, uid));
+  }
+
+  /** {@code _remote_log(_with_decoration(...))}: the decorated payload as JSON, no headers. */
+  static Answer event(String validator, int uid, String payload) throws Exception {
+    String body =
+        ("{\"signature\": {\"payload_signed\": \"c2lnbmVkIGhvdGtleQ==\", \"payload\": \"%s\"}, \"payload\": %s, \"commit\": \"1a2b3c4d\","
+                + " \"btversion\": \"9.0.0\", \"uid\": \"%d\", \"hotkey\": \"%s\", \"coldkey\": \"%s\"}")
+            .formatted(validator, payload, uid, validator, hotkey("coldkey-of-" + validator));
+    return api.post("/event_report", body);
+  }
+
+  static JsonNode validatorRow(String validator) throws Exception {
+    for (JsonNode row : api.get("/validators").expect(200).body().path("validators")) {
+      if (row.path("hotkey").asText().equals(validator)) return row;
+    }
+    return null;
+  }
+}
