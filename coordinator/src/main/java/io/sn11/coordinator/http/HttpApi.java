@@ -135,22 +135,14 @@ public final class HttpApi extends ApiDirectives {
                 .addHeader(RetryAfter.create(retryAfter)));
       }
     }
-    return submissions.submit(details, true).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+    return submissions.submit(details, true).thenApply(state -> json(StatusCodes.OK, views.subnetRecord(state)));
   }
 
+  /** The model's record from its entity; {@code null} when nobody submitted it, as the subnet answers (its validator reads "no record"). */
   private CompletionStage<HttpResponse> submissionDetails(Map<String, String> query) {
-    return record(modelDetails(RequestFields.ofQuery(query)).hash());
-  }
-
-  /** The model's record from its entity; 404 when nobody submitted it. */
-  private CompletionStage<HttpResponse> record(String hash) {
     return submissions
-        .get(hash)
-        .thenApply(
-            state -> {
-              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + hash + " was submitted");
-              return json(StatusCodes.OK, views.record(state));
-            });
+        .get(modelDetails(RequestFields.ofQuery(query)).hash())
+        .thenApply(state -> json(StatusCodes.OK, state.isEmpty() ? mapper.nullNode() : views.subnetRecord(state)));
   }
 
   private CompletionStage<HttpResponse> minerboardUpdate(JsonNode body) {
@@ -218,7 +210,7 @@ public final class HttpApi extends ApiDirectives {
     RequestFields fields = RequestFields.ofJson(body);
     ModelDetails details = modelDetails(fields);
     fields.rejectUnknown();
-    return submissions.evaluate(details).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+    return submissions.evaluate(details).thenApply(state -> json(StatusCodes.OK, views.subnetRecord(state)));
   }
 
   private CompletionStage<HttpResponse> recordResult(JsonNode body, Optional<String> ignoredBearer) {
@@ -320,9 +312,16 @@ public final class HttpApi extends ApiDirectives {
     return weights.history(limit).thenApply(folds -> json(StatusCodes.OK, mapper.createObjectNode().set("steps", views.weightsHistory(folds))));
   }
 
-  /** A model's record by its hash alone (the same record as {@code /model_submission_details}). */
-  private CompletionStage<HttpResponse> model(String hash) {
-    return record(pathHash(hash));
+  /** A model's record by its hash alone, with null for the scores not measured; 404 when nobody submitted it. */
+  private CompletionStage<HttpResponse> model(String segment) {
+    String hash = pathHash(segment);
+    return submissions
+        .get(hash)
+        .thenApply(
+            state -> {
+              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + hash + " was submitted");
+              return json(StatusCodes.OK, views.record(state));
+            });
   }
 
   /** The model hash of a path, {@code /models/{hash}...}, in canonical form; 400 naming {@code hash} otherwise. */

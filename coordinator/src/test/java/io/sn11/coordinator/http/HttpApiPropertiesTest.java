@@ -78,7 +78,7 @@ class HttpApiPropertiesTest {
     if (answer.status() != 200) {
       assertTrue(answer.status() >= 400, answer::raw);
       assertEquals("application/json", answer.contentType(), answer::raw);
-      assertEquals(404, api.get("/model_submission_details?" + ApiNode.query(model.queryFields())).status(), "a refusal leaves no model");
+      assertEquals(404, api.get("/models/" + model.hash()).status(), "a refusal leaves no model");
     }
   }
 

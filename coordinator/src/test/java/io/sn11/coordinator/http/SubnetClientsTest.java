@@ -185,6 +185,68 @@ class SubnetClientsTest {
         .get();
   }
 
+  @Test
+  void scoresThatWereNotMeasuredAreLeftOutSoTheValidatorsDefaultsApply() throws Exception {
+    // What a gpu-node's evaluation records: no coherence and no post-evaluation score.
+    Model evaluated = model("validator-org", "evaluated", hotkey("validator-evaluated"), 4_400_000);
+    api.adminPost("/check_model", evaluated.json()).expect(200);
+    int attempt = tell(evaluated, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-1", r)).attempt();
+    tell(evaluated, r -> new ModelEvaluation.StartRunning(attempt, r));
+    Scores measured = new Scores(0.9, 0.4, 0.8, 0.55, null, 0.7, null, 0.55);
+    tell(evaluated, r -> new ModelEvaluation.Complete(attempt, measured, Map.of(), List.of(), r));
+
+    ValidatorView view = validatorReads(evaluated);
+    assertEquals("COMPLETED", view.status());
+    view.scores().forEach((key, value) -> assertNotNull(value, () -> key + " became None: " + view));
+    assertEquals(0.55, view.total());
+    assertEquals(0.0, view.scores().get("coherence_score"), "the validator's own default");
+    assertEquals(1.0, view.scores().get("post_eval_score"), "the validator's own default");
+
+    // A result imported with a total but no judge score: the validator's total is its default 0, not None.
+    Model imported = model("validator-org", "imported", hotkey("validator-imported"), 4_400_001);
+    api.adminPost("/admin/results", imported.json().set("score", JSON.createObjectNode().put("total_score", 0.33))).expect(200);
+    assertEquals(0.0, validatorReads(imported).total());
+
+    // Our own routes keep saying null for what was not measured.
+    assertTrue(api.get("/models/" + evaluated.hash()).expect(200).body().at("/score/coherence_score").isNull());
+    // The model queue's check_model answer is shaped the same way as the validator's.
+    JsonNode checked = api.post("/check_model", evaluated.json().put("admin_key", TOKEN)).expect(200).body();
+    assertFalse(checked.path("score").has("coherence_score"), checked::toString);
+    assertEquals(0.55, checked.at("/score/judge_score").asDouble());
+  }
+
+  @Test
+  void anUnknownModelIsNoRecordRatherThanAnHttpError() throws Exception {
+    Model unknown = model("validator-org", "never-submitted", hotkey("validator-unknown"), 4_400_002);
+    Answer answer = api.get("/model_submission_details?" + query(unknown.queryFields()));
+    assertEquals(200, answer.status(), answer.raw());
+    assertEquals("null", answer.raw());
+    assertEquals("FAILED", validatorReads(unknown).status());
+    // Our own route still says 404.
+    api.get("/models/" + unknown.hash()).expectError(404, null);
+  }
+
+  @Test
+  void minerboardRowsAreFlatAsTheSubnetServesThem() throws Exception {
+    Model scored = model("flat-org", "scored", hotkey("flat-scored"), 4_500_000);
+    Model queued = model("flat-org", "queued", hotkey("flat-queued"), 4_500_001);
+    api.importJudgeScore(scored, 0.4).expect(200);
+    api.adminPost("/check_model", queued.json()).expect(200);
+    JsonNode scoredRow = api.awaitReadSide(20, scored, "COMPLETED");
+    JsonNode queuedRow = api.awaitReadSide(21, queued, "QUEUED");
+
+    // {**leaderboard, **entry}: the record's fields beside uid, hotkey, hash and block.
+    assertEquals(20, scoredRow.path("uid").asInt());
+    assertEquals(scored.hotkey(), scoredRow.path("hotkey").asText());
+    assertEquals(4_500_000, scoredRow.path("block").asLong());
+    assertEquals("flat-org", scoredRow.path("repo_namespace").asText());
+    assertEquals(0.4, scoredRow.path("total_score").asDouble());
+    assertEquals(0.4, scoredRow.path("judge_score").asDouble());
+    assertFalse(scoredRow.has("score"), scoredRow::toString);
+    assertFalse(scoredRow.has("coherence_score"), "not measured, left out: " + scoredRow);
+    for (String key : HttpApiTest.SCORE_KEYS) assertFalse(queuedRow.has(key), () -> key + " of an unscored model: " + queuedRow);
+  }
+
   // ---- the validator: its reports ---------------------------------------------------------------------
 
   /** {@code telemetry_report}: the payload as JSON, the metadata headers; {@code raise_for_status()}. */
