@@ -24,6 +24,7 @@ public record CoordinatorSettings(
     int snapshotEvery,
     int projectionParallelism,
     Dispatch dispatch,
+    ValidatorReports validatorReports,
     Database database) {
 
   /** HTTPS for the API: the key store with the server's key and certificate chain; null when plain HTTP. */
@@ -49,7 +50,7 @@ public record CoordinatorSettings(
       List.of(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
           "evaluate_model", "admin_results", "admin_actions", "model", "model_events", "model_verdicts", "dashboard", "leaderboard",
-          "queue", "nodes", "weights_history");
+          "queue", "nodes", "weights_history", "telemetry_report", "event_report", "validators");
 
   /**
    * How queued evaluations reach the gpu-nodes.
@@ -61,6 +62,12 @@ public record CoordinatorSettings(
    * @param pollBatch queued models read per poll (oldest first)
    */
   public record Dispatch(int maxAttempts, Duration leaseTimeout, Duration heartbeatInterval, Duration pollInterval, int pollBatch) {}
+
+  /**
+   * What validators report about themselves (self-reported, not verified): bodies above {@code maxBodyBytes}
+   * are refused; the newest {@code keepReports} reports and {@code keepValidators} validators are kept.
+   */
+  public record ValidatorReports(long maxBodyBytes, int keepReports, int keepValidators) {}
 
   /** Where the read side and the journal live; the dialect follows from the JDBC URL. */
   public record Database(String url, String user, String password, int readSidePoolSize) {
@@ -124,6 +131,8 @@ public record CoordinatorSettings(
                 c.getDuration("dispatch.heartbeat-interval"),
                 c.getDuration("dispatch.poll-interval"),
                 c.getInt("dispatch.poll-batch")),
+            new ValidatorReports(
+                c.getBytes("validator-reports.max-body-bytes"), c.getInt("validator-reports.keep-reports"), c.getInt("validator-reports.keep-validators")),
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
@@ -184,6 +193,12 @@ public record CoordinatorSettings(
         !dispatch.heartbeatInterval().isNegative() && !dispatch.heartbeatInterval().isZero()
             && dispatch.heartbeatInterval().multipliedBy(2).compareTo(dispatch.leaseTimeout()) <= 0,
         "sn11.coordinator.dispatch.heartbeat-interval must be > 0 and at most half of lease-timeout");
+    // The reports' column holds at most a million characters.
+    require(
+        validatorReports.maxBodyBytes() > 0 && validatorReports.maxBodyBytes() <= 1_000_000,
+        "sn11.coordinator.validator-reports.max-body-bytes must be in 1..1000000");
+    require(validatorReports.keepReports() > 0, "sn11.coordinator.validator-reports.keep-reports must be > 0");
+    require(validatorReports.keepValidators() > 0, "sn11.coordinator.validator-reports.keep-validators must be > 0");
     require(adminTokens.stream().noneMatch(String::isBlank), "sn11.coordinator.admin-tokens must not contain blank tokens");
     database.dialect();
   }

@@ -118,6 +118,11 @@ abstract class ApiDirectives extends AllDirectives {
 
   /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
   Route withBody(BodyHandler handler) {
+    return withBody(settings.maxBodyBytes(), handler);
+  }
+
+  /** Reads a JSON body of at most {@code maxBytes} (413 above) and hands it, with the bearer token if any, to the route. */
+  Route withBody(long maxBytes, BodyHandler handler) {
     return optionalHeaderValueByName(
         "Authorization",
         authorization ->
@@ -125,9 +130,9 @@ abstract class ApiDirectives extends AllDirectives {
                 entity ->
                     respond(
                         () -> {
-                          if (entity.getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) throw tooLarge();
+                          if (entity.getContentLengthOption().orElse(0L) > maxBytes) throw tooLarge(maxBytes);
                           return entity
-                              .withSizeLimit(settings.maxBodyBytes())
+                              .withSizeLimit(maxBytes)
                               .toStrict(settings.askTimeout().toMillis(), materializer)
                               .thenCompose(
                                   strict -> {
@@ -248,7 +253,7 @@ abstract class ApiDirectives extends AllDirectives {
     }
     if (cause instanceof ApiException api) return error(api.status(), api.field(), api.getMessage());
     if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
-    if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
+    if (cause instanceof EntityStreamSizeException tooLong) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge(tooLong.limit()).getMessage());
     if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
     if (cause instanceof SQLException) return databaseUnavailable();
     log.error("request failed", cause);
@@ -259,8 +264,8 @@ abstract class ApiDirectives extends AllDirectives {
     return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
   }
 
-  private ApiException tooLarge() {
-    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + settings.maxBodyBytes() + " bytes");
+  private static ApiException tooLarge(long maxBytes) {
+    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + maxBytes + " bytes");
   }
 
   HttpResponse unauthorized() {

@@ -21,7 +21,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -49,6 +51,7 @@ public final class HttpApi extends ApiDirectives {
   private final WeightsService weights;
   private final JsonViews views;
   private final TokenBuckets openSubmissionLimiter;
+  private final ValidatorReports validatorReports;
 
   public HttpApi(
       ActorSystem<?> system,
@@ -65,6 +68,7 @@ public final class HttpApi extends ApiDirectives {
     this.weights = weights;
     this.views = new JsonViews(mapper);
     this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
+    this.validatorReports = new ValidatorReports(mapper, settings.maxUid());
   }
 
   public Route routes() {
@@ -83,6 +87,14 @@ public final class HttpApi extends ApiDirectives {
                     () -> limited("minerboard_update", () -> withDatabase(post(() -> subnetAdmin("minerboard_update", this::minerboardUpdate))))),
                 path("minerboard", () -> limited("minerboard", () -> withDatabase(get(() -> respond(this::minerboard))))),
                 path("weights", () -> limited("weights", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> weights(query))))))),
+                path(
+                    "telemetry_report",
+                    () ->
+                        limited(
+                            "telemetry_report",
+                            () -> withDatabase(post(() -> extractRequest(request -> withReport(body -> validatorReports.telemetry(request, body, Instant.now()))))))),
+                path("event_report", () -> limited("event_report", () -> withDatabase(post(() -> withReport(body -> validatorReports.event(body, Instant.now())))))),
+                path("validators", () -> limited("validators", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> validators(query))))))),
                 path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> subnetAdmin("evaluate_model", this::evaluateModel))))),
                 path(
                     PathMatchers.segment("admin").slash("results"),
@@ -262,6 +274,33 @@ public final class HttpApi extends ApiDirectives {
               }
               return json(StatusCodes.OK, mapper.createObjectNode().set("actions", list));
             });
+  }
+
+  // ---- the validators' reports -------------------------------------------------------------------
+
+  /** A validator's report, read by {@code read} from a body within its own size limit and stored before the 2xx. */
+  private Route withReport(Function<JsonNode, ReadSide.ValidatorReport> read) {
+    CoordinatorSettings.ValidatorReports limits = settings.validatorReports();
+    return withBody(
+        limits.maxBodyBytes(),
+        (body, ignoredBearer) -> {
+          ReadSide.ValidatorReport report = read.apply(body);
+          return blocking(() -> {
+                readSide.recordValidatorReport(report, limits.keepReports(), limits.keepValidators());
+                return report;
+              })
+              .thenApply(
+                  stored ->
+                      json(
+                          StatusCodes.OK,
+                          mapper.createObjectNode().put("kind", stored.kind()).put("hotkey", stored.hotkey()).put("received_at", stored.at().toString())));
+        });
+  }
+
+  /** Each validator's latest report, the latest to report first. */
+  private CompletionStage<HttpResponse> validators(Map<String, String> query) {
+    int limit = listLimit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return blocking(() -> readSide.validators(limit)).thenApply(found -> json(StatusCodes.OK, mapper.createObjectNode().set("validators", views.validators(found))));
   }
 
   // ---- the dashboard's reads ---------------------------------------------------------------------

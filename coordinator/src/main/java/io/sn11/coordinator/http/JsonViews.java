@@ -8,6 +8,7 @@ import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.coordinator.readside.ModelRow;
+import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.RegistryRow;
 import io.sn11.coordinator.weights.WeightsLedger;
 import io.sn11.coordinator.weights.WeightsService;
@@ -202,6 +203,17 @@ final class JsonViews {
       }
     }
     return members;
+  }
+
+  /** Each validator's latest state as it reported it: the dashboard's validators table. */
+  ArrayNode validators(List<ReadSide.ValidatorStatus> validators) {
+    ArrayNode rows = mapper.createArrayNode();
+    for (ReadSide.ValidatorStatus v : validators) {
+      ObjectNode row = rows.addObject().put("hotkey", v.hotkey()).put("uid", v.uid()).put("coldkey", v.coldkey());
+      row.put("git_commit", v.gitCommit()).put("bittensor_version", v.bittensorVersion()).put("last_block", v.lastBlock());
+      row.put("last_report_at", timestamp(v.lastReportAt())).put("reports", v.reports());
+    }
+    return rows;
   }
 
   /** The moving average after each folded step, oldest first: the weights chart. */

@@ -269,4 +269,48 @@ class SubnetClientsTest {
     }
     return null;
   }
+
+  @Test
+  void theValidatorsTelemetryAndEventsAreStoredAndItsLatestTelemetryListed() throws Exception {
+    String validator = hotkey("validator-reporting");
+    Instant before = Instant.now();
+    Answer first = telemetry(validator, 12, "{\"current_block\": 4600000, \"metagraph_version\": \"1\"}");
+    assertEquals(2, first.status() / 100, first.raw());
+    // A 2xx is durable: the listing reads the database, no projection in between.
+    JsonNode row = validatorRow(validator);
+    assertNotNull(row, "listed after its first report");
+    assertEquals(12, row.path("uid").asInt());
+    assertEquals("1a2b3c4d", row.path("git_commit").asText());
+    assertEquals("9.0.0", row.path("bittensor_version").asText());
+    assertEquals(4_600_000, row.path("last_block").asLong());
+    Instant reported = Instant.parse(row.path("last_report_at").asText());
+    assertFalse(reported.isBefore(before.minusSeconds(1)), row::toString);
+
+    // The validator's run-step event, then telemetry without a block ({"empty": true}): the block seen stays.
+    Answer logged = event(validator, 12, "{\"run_step_success\": true, \"attempt\": 0}");
+    assertEquals(2, logged.status() / 100, logged.raw());
+    assertEquals(2, telemetry(validator, 12, "{\"empty\": true}").status() / 100);
+    JsonNode after = validatorRow(validator);
+    assertEquals(4_600_000, after.path("last_block").asLong());
+    assertEquals(3, after.path("reports").asInt(), after::toString);
+    assertFalse(Instant.parse(after.path("last_report_at").asText()).isBefore(reported));
+    // An event with a failure's stack trace, as the validator sends it, fits.
+    String trace = "Traceback (most recent call last):\\n  File \\\"neurons/validator.py\\\", line 412\\n".repeat(40);
+    assertEquals(2, event(validator, 12, "{\"validator_loop_error\": \"boom\", \"stacktrace\": \"" + trace + "\"}").status() / 100);
+  }
+
+  @Test
+  void reportsAreBoundedAndCheckedNamingTheField() throws Exception {
+    String validator = hotkey("validator-bad-reports");
+    api.post("/telemetry_report", "{\"current_block\": 1}", "UID", "1").expectError(400, "Hotkey");
+    api.post("/telemetry_report", "{\"current_block\": 1}", metadataHeaders("not-an-ss58", 1)).expectError(400, "Hotkey");
+    telemetry(validator, 1, "{\"current_block\": \"soon\"}").expectError(400, "current_block");
+    telemetry(validator, 1, "[1, 2]").expectError(400, null);
+    api.post("/telemetry_report", "{}", metadataHeaders(validator, 70_000)).expectError(400, "UID");
+    event(validator, 1, "\"not an object\"").expectError(400, "payload");
+    api.post("/event_report", "{\"hotkey\": \"" + validator + "\"}").expectError(400, "commit");
+    String big = "{\"stacktrace\": \"" + "x".repeat(40_000) + "\"}";
+    telemetry(validator, 1, big).expectError(413, null);
+    assertEquals(null, validatorRow(validator), "nothing stored");
+  }
 }
