@@ -228,6 +228,9 @@ public final class HttpApi extends ApiDirectives {
   private CompletionStage<HttpResponse> recordResult(JsonNode body, Optional<String> ignoredBearer) {
     RequestFields fields = RequestFields.ofJson(body);
     ModelDetails details = modelDetails(fields);
+    // Required here: an imported model recorded at block 0 would show block 0 and, as the earliest of its
+    // repository, make every later submission of it a duplicate.
+    fields.longInRange("block", 0, RequestFields.MAX_BLOCK);
     String source = fields.optional("source") == null ? "import" : fields.optional("source");
     if (source.length() > 64) throw ApiException.badField("source", "source must be at most 64 characters");
     JsonNode scoreNode = body.get("score");

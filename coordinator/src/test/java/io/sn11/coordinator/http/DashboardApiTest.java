@@ -121,6 +121,28 @@ class DashboardApiTest {
   }
 
   @Test
+  void theLeaderboardShowsAnImportsBlockAndWhatADuplicateCopies() throws Exception {
+    Model imported = model("truth", "imported", hotkey("truth-imported"), 321);
+    api.importJudgeScore(imported, 0.5).expect(200);
+    Model original = model("truth", "shared", hotkey("truth-original"), 400);
+    api.adminPost("/check_model", original.json()).expect(200);
+    api.awaitReadSide(60, original, "QUEUED");
+    Model copy = model("truth", "shared", hotkey("truth-copy"), 500);
+    api.adminPost("/check_model", copy.json()).expect(200);
+
+    List<JsonNode> rows =
+        ApiNode.await(
+            "the three models on the leaderboard",
+            () -> ofNamespace(api.get("/leaderboard").expect(200).body().path("models"), "truth"),
+            found -> found.size() == 3);
+    JsonNode importedRow = rows.stream().filter(r -> r.path("model_hash").asText().equals(imported.hash())).findFirst().orElseThrow();
+    assertEquals(321, importedRow.path("block").asLong());
+    JsonNode copyRow = rows.stream().filter(r -> r.path("model_hash").asText().equals(copy.hash())).findFirst().orElseThrow();
+    assertTrue(copyRow.path("duplicate_of").asText().contains(original.hash()), copyRow::toString);
+    assertTrue(rows.stream().filter(r -> r != copyRow).allMatch(r -> r.path("duplicate_of").isNull()), rows::toString);
+  }
+
+  @Test
   void nodesListTheMembersWithRolesStatusAndSlots() throws Exception {
     JsonNode nodes = api.get("/nodes").expect(200).body();
     assertEquals(1, nodes.path("members").size(), nodes.toString());

@@ -517,6 +517,8 @@ class HttpApiTest {
     api.adminPost("/admin/results", m.json().set("score", JSON.createObjectNode().put("judge_score", 0.5).put("vibe_score", 0.1)))
         .expectError(400, "score.vibe_score");
     api.adminPost("/admin/results", m.json().put("note", "x").set("score", JSON.createObjectNode().put("judge_score", 0.5))).expectError(400, "note");
+    // The block the model was submitted at: without it the record would say block 0.
+    api.adminPost("/admin/results", withoutField(m.json(), "block").set("score", JSON.createObjectNode().put("judge_score", 0.5))).expectError(400, "block");
     api.get("/models/" + m.hash()).expectError(404, null);
   }
 
