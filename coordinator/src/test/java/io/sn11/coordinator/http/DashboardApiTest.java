@@ -10,13 +10,8 @@ import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.http.ApiNode.Answer;
 import io.sn11.coordinator.http.ApiNode.Model;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,15 +33,6 @@ class DashboardApiTest {
   @AfterAll
   static void stopNode() throws Exception {
     if (api != null) api.close();
-  }
-
-  private static ModelEvaluation.State tell(Model model, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command)
-      throws Exception {
-    return ClusterSharding.get(api.node().system())
-        .entityRefFor(ModelEvaluation.TYPE_KEY, model.hash())
-        .<ModelEvaluation.State>askWithStatus(command::apply, Duration.ofSeconds(10))
-        .toCompletableFuture()
-        .get();
   }
 
   /** The listed models of {@code namespace} (all of them when null), in the order listed. */
@@ -81,10 +67,10 @@ class DashboardApiTest {
     api.importJudgeScore(second, 0.3).expect(200);
     api.importJudgeScore(best, 0.7).expect(200);
     // What a gpu-node's slot does: claim, start running, report progress.
-    int attempt = tell(running, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-2", r)).attempt();
-    tell(running, r -> new ModelEvaluation.StartRunning(attempt, r));
-    tell(running, r -> new ModelEvaluation.ReportProgress(attempt, "generate", 0.5, r));
-    tell(claimed, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-1", r));
+    int attempt = api.tell(running, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-2", r)).attempt();
+    api.tell(running, r -> new ModelEvaluation.StartRunning(attempt, r));
+    api.tell(running, r -> new ModelEvaluation.ReportProgress(attempt, "generate", 0.5, r));
+    api.tell(claimed, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-1", r));
 
     JsonNode board =
         ApiNode.await(

@@ -18,16 +18,11 @@ import io.sn11.coordinator.http.ApiNode.Model;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -176,24 +171,15 @@ class SubnetClientsTest {
     return all;
   }
 
-  private static ModelEvaluation.State tell(Model model, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command)
-      throws Exception {
-    return ClusterSharding.get(api.node().system())
-        .entityRefFor(ModelEvaluation.TYPE_KEY, model.hash())
-        .<ModelEvaluation.State>askWithStatus(command::apply, Duration.ofSeconds(10))
-        .toCompletableFuture()
-        .get();
-  }
-
   @Test
   void scoresThatWereNotMeasuredAreLeftOutSoTheValidatorsDefaultsApply() throws Exception {
     // What a gpu-node's evaluation records: no coherence and no post-evaluation score.
     Model evaluated = model("validator-org", "evaluated", hotkey("validator-evaluated"), 4_400_000);
     api.adminPost("/check_model", evaluated.json()).expect(200);
-    int attempt = tell(evaluated, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-1", r)).attempt();
-    tell(evaluated, r -> new ModelEvaluation.StartRunning(attempt, r));
+    int attempt = api.tell(evaluated, r -> new ModelEvaluation.Claim("sn11@10.0.0.9:2552/slot-1", r)).attempt();
+    api.tell(evaluated, r -> new ModelEvaluation.StartRunning(attempt, r));
     Scores measured = new Scores(0.9, 0.4, 0.8, 0.55, null, 0.7, null, 0.55);
-    tell(evaluated, r -> new ModelEvaluation.Complete(attempt, measured, Map.of(), List.of(), r));
+    api.tell(evaluated, r -> new ModelEvaluation.Complete(attempt, measured, Map.of(), List.of(), r));
 
     ValidatorView view = validatorReads(evaluated);
     assertEquals("COMPLETED", view.status());

@@ -3,15 +3,14 @@ package io.sn11.coordinator.readside;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import io.sn11.coordinator.CoordinatorSettings;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.sn11.coordinator.testing.TestDatabases;
+import io.sn11.coordinator.testing.TestDatabases.Kind;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,36 +24,21 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class ValidatorReportsStorageTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
-  private static final AtomicInteger DATABASES = new AtomicInteger();
-
   @TempDir static Path tmp;
-  private static EmbeddedPostgres postgres;
-
-  enum Kind {
-    H2,
-    POSTGRES
-  }
+  private static TestDatabases databases;
 
   @BeforeAll
-  static void startPostgres() throws Exception {
-    postgres = EmbeddedPostgres.builder().start();
+  static void databases() {
+    databases = new TestDatabases(tmp);
   }
 
   @AfterAll
   static void stopPostgres() throws Exception {
-    if (postgres != null) postgres.close();
+    if (databases != null) databases.close();
   }
 
   private static ReadSide open(Kind kind) throws Exception {
-    int n = DATABASES.incrementAndGet();
-    if (kind == Kind.H2) {
-      return ReadSide.open(new CoordinatorSettings.Database("jdbc:h2:file:" + tmp.resolve("h2-" + n) + ";DATABASE_TO_UPPER=false", "sa", "", 2));
-    }
-    try (Connection admin = postgres.getPostgresDatabase().getConnection();
-        Statement statement = admin.createStatement()) {
-      statement.execute("CREATE DATABASE reports_" + n);
-    }
-    return ReadSide.open(new CoordinatorSettings.Database(postgres.getJdbcUrl("postgres", "reports_" + n), "postgres", "", 2));
+    return ReadSide.open(databases.fresh(kind).settings(2));
   }
 
   private static ReadSide.ValidatorReport telemetry(String hotkey, int second, Integer uid, String commit, Long block) {
