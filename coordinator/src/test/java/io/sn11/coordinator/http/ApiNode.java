@@ -61,7 +61,9 @@ public final class ApiNode implements AutoCloseable {
     options.put("sn11.coordinator.admin-tokens", List.of(TOKEN));
     // Tests send bursts far above any client's fair share; RequestLimitsTest sets its own limits.
     options.putIfAbsent("sn11.coordinator.http.rate-limits.default.requests", 1_000_000);
-    options.putIfAbsent("sn11.coordinator.http.rate-limits.routes.check_model.requests", 1_000_000);
+    for (String route : List.of("check_model", "telemetry_report", "event_report")) {
+      options.putIfAbsent("sn11.coordinator.http.rate-limits.routes." + route + ".requests", 1_000_000);
+    }
     CoordinatorRole role = new CoordinatorRole();
     List<Sn11Node.Role> roles = new java.util.ArrayList<>(List.of(role));
     roles.addAll(otherRoles);
