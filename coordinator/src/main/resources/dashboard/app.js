@@ -1,5 +1,5 @@
 // The coordinator's dashboard: polls the JSON routes and redraws in place, without reloading the page.
-// Everything shown comes from GET /leaderboard, /queue, /nodes, /weights/history and /models/{hash}[/events].
+// Everything shown comes from GET /leaderboard, /queue, /nodes, /weights/history, /validators and /models/{hash}[/events].
 "use strict";
 
 const REFRESH_MS = 2000;
@@ -102,7 +102,8 @@ function drawLeaderboard() {
       el("td", { title: m.model_hash }, repository(m)),
       el("td", { class: "mono", title: m.hotkey }, shortKey(m.hotkey)),
       el("td", { class: "num" }, m.block),
-      el("td", { class: "status-cell", title: m.failure_reason || "" }, statusBadge(m.status)),
+      el("td", { class: "status-cell", title: m.failure_reason || "" }, statusBadge(m.status),
+        m.duplicate_of ? el("span", { class: "duplicate", title: `duplicate of ${m.duplicate_of}` }, "duplicate") : null),
       ...SCORE_KEYS.slice(0, 6).map((key) => el("td", { class: `num score-${key}` }, fixed(m.score[key]))),
       el("td", { title: m.updated_at }, clock(m.updated_at))));
   replaceRows(document.querySelector("#leaderboard tbody"), rows);
@@ -170,7 +171,9 @@ function renderWeights(answer) {
 
   const width = 640, height = 240, left = 36, right = 8, top = 8, bottom = 22;
   const maxWeight = Math.max(0.01, ...steps.flatMap((s) => Object.values(s.average)));
-  const x = (i) => left + (steps.length === 1 ? (width - left - right) / 2 : (i * (width - left - right)) / (steps.length - 1));
+  // Points are spaced by block, not by fold: folds are as far apart on the chart as on the chain.
+  const first = steps[0].block, span = steps[steps.length - 1].block - first;
+  const x = (i) => left + (span === 0 ? (width - left - right) / 2 : ((steps[i].block - first) * (width - left - right)) / span);
   const y = (w) => top + (1 - w / maxWeight) * (height - top - bottom);
 
   chart.append(svg("line", { x1: left, y1: y(0), x2: width - right, y2: y(0), stroke: "#c9ced6" }));
@@ -197,6 +200,22 @@ function renderWeights(answer) {
     const latest = steps[steps.length - 1].average[uid] ?? 0;
     legend.append(el("span", { "data-uid": uid }, el("i", { style: `background:${color}` }), `uid ${uid}: ${latest.toFixed(4)}`));
   });
+}
+
+// ---- validators ---------------------------------------------------------------------------------
+
+function renderValidators(answer) {
+  const version = (v) => [v.git_commit, v.bittensor_version && `bittensor ${v.bittensor_version}`].filter(Boolean).join(" · ") || "–";
+  const rows = answer.validators.map((v) =>
+    el("tr", { "data-hotkey": v.hotkey },
+      el("td", { class: "mono", title: v.hotkey }, shortKey(v.hotkey)),
+      el("td", { class: "num" }, v.uid ?? "–"),
+      el("td", { class: "version" }, version(v)),
+      el("td", { class: "num last-block" }, v.last_block ?? "–"),
+      el("td", { title: v.last_report_at }, dateTime(v.last_report_at)),
+      el("td", { class: "num" }, v.reports)));
+  replaceRows(document.querySelector("#validators tbody"), rows);
+  document.getElementById("validators-empty").hidden = rows.length > 0;
 }
 
 // ---- one model's history ------------------------------------------------------------------------
@@ -261,6 +280,7 @@ async function refresh() {
     ["/queue", renderQueue],
     ["/nodes", renderNodes],
     ["/weights/history", renderWeights],
+    ["/validators", renderValidators],
   ];
   const results = await Promise.allSettled(parts.map(([path, render]) => getJson(path).then(render)));
   const selected = await renderSelectedModel().then(() => null, (error) => error);

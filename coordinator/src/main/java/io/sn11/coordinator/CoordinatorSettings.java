@@ -26,6 +26,7 @@ public record CoordinatorSettings(
     int projectionParallelism,
     Dispatch dispatch,
     WeightsSettings weights,
+    ValidatorReports validatorReports,
     Database database) {
 
   /** HTTPS for the API: the key store with the server's key and certificate chain; null when plain HTTP. */
@@ -51,7 +52,7 @@ public record CoordinatorSettings(
       List.of(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
           "evaluate_model", "admin_results", "admin_actions", "admin_weights_fold", "model", "model_events", "model_verdicts", "dashboard", "leaderboard",
-          "queue", "nodes", "weights_history");
+          "queue", "nodes", "weights_history", "telemetry_report", "event_report", "validators");
 
   /**
    * How queued evaluations reach the gpu-nodes.
@@ -83,6 +84,12 @@ public record CoordinatorSettings(
 
   /** The chain made block {@code block} at {@code at}. */
   public record ChainReference(long block, java.time.Instant at) {}
+
+  /**
+   * What validators report about themselves (self-reported, not verified): bodies above {@code maxBodyBytes}
+   * are refused; the newest {@code keepReports} reports and {@code keepValidators} validators are kept.
+   */
+  public record ValidatorReports(long maxBodyBytes, int keepReports, int keepValidators) {}
 
   /** Where the read side and the journal live; the dialect follows from the JDBC URL. */
   public record Database(String url, String user, String password, int readSidePoolSize) {
@@ -171,6 +178,8 @@ public record CoordinatorSettings(
                 c.getDuration("dispatch.poll-interval"),
                 c.getInt("dispatch.poll-batch")),
             weights(c.getConfig("weights"), c.getInt("submissions.max-uid")),
+            new ValidatorReports(
+                c.getBytes("validator-reports.max-body-bytes"), c.getInt("validator-reports.keep-reports"), c.getInt("validator-reports.keep-validators")),
             new Database(db.getString("url"), db.getString("user"), db.getString("password"), db.getInt("read-side-pool-size")));
     settings.validate();
     return settings;
@@ -270,6 +279,12 @@ public record CoordinatorSettings(
         !dispatch.heartbeatInterval().isNegative() && !dispatch.heartbeatInterval().isZero()
             && dispatch.heartbeatInterval().multipliedBy(2).compareTo(dispatch.leaseTimeout()) <= 0,
         "sn11.coordinator.dispatch.heartbeat-interval must be > 0 and at most half of lease-timeout");
+    // The reports' column holds at most a million characters.
+    require(
+        validatorReports.maxBodyBytes() > 0 && validatorReports.maxBodyBytes() <= 1_000_000,
+        "sn11.coordinator.validator-reports.max-body-bytes must be in 1..1000000");
+    require(validatorReports.keepReports() > 0, "sn11.coordinator.validator-reports.keep-reports must be > 0");
+    require(validatorReports.keepValidators() > 0, "sn11.coordinator.validator-reports.keep-validators must be > 0");
     require(adminTokens.stream().noneMatch(String::isBlank), "sn11.coordinator.admin-tokens must not contain blank tokens");
     database.requireDurableCommits();
   }

@@ -81,6 +81,18 @@ class CoordinatorSettingsTest {
   }
 
   @Test
+  void theValidatorsReportsHaveTheirOwnRateLimitsAndBounds() {
+    CoordinatorSettings s = settings(Map.of());
+    for (String route : List.of("telemetry_report", "event_report")) {
+      assertEquals(new CoordinatorSettings.RateLimit(30, java.time.Duration.ofMinutes(1)), s.rateLimits().forRoute(route), route);
+    }
+    assertEquals(new CoordinatorSettings.ValidatorReports(32_768, 10_000, 1_000), s.validatorReports());
+    IllegalArgumentException tooBig =
+        assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.validator-reports.max-body-bytes", 2_000_000)));
+    assertTrue(tooBig.getMessage().contains("validator-reports.max-body-bytes"), tooBig.getMessage());
+  }
+
+  @Test
   void aMissingTokenFileIsAConfigurationErrorNamingIt() {
     Path missing = dir.resolve("nope");
     IllegalArgumentException error =

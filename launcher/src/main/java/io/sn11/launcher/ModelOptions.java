@@ -2,8 +2,6 @@ package io.sn11.launcher;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.scoring.ModelHash;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import picocli.CommandLine.Option;
 
 /** A model as the API names it; the hash is computed from the other fields. */
@@ -31,14 +29,5 @@ final class ModelOptions {
         .put("chat_template_type", chatTemplate)
         .put("hotkey", hotkey)
         .put("hash", hash());
-  }
-
-  String toQuery() {
-    return "repo_namespace=" + enc(namespace) + "&repo_name=" + enc(name) + "&chat_template_type=" + enc(chatTemplate) + "&hotkey=" + enc(hotkey)
-        + "&hash=" + hash();
-  }
-
-  private static String enc(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 }

@@ -4,7 +4,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** {@code sn11 status}: GET /model_submission_details. */
+/** {@code sn11 status}: GET /models/{hash}, our own route: 404 for a model nobody submitted (the subnet's route answers null). */
 @Command(name = "status", mixinStandardHelpOptions = true, description = "Print a model's record: status, scores, details.")
 final class StatusCommand implements Callable<Integer> {
   @Mixin ApiClient client;
@@ -12,6 +12,6 @@ final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return ApiClient.print(client.get("/model_submission_details?" + model.toQuery()));
+    return ApiClient.print(client.get("/models/" + model.hash()));
   }
 }

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -109,7 +110,10 @@ class DashboardBrowserTest {
       assertEquals(List.of(tiny.hash(), missing.hash()), rowOrder());
 
       // The model's history: its scores and its status timeline, from submission to completion.
-      row(tiny).click();
+      read(() -> {
+        row(tiny).click();
+        return null;
+      });
       awaitPage(() -> browser.findElement(By.id("model-section")).isDisplayed() && timeline().contains("EvaluationCompleted"));
       List<String> timeline = timeline();
       assertEquals("Submitted", timeline.get(0));
@@ -131,8 +135,37 @@ class DashboardBrowserTest {
       assertEquals("uid 1: 0.1900", browser.findElement(By.cssSelector("#weights-legend [data-uid='1']")).getText());
       assertEquals("uid 2: 0.0000", browser.findElement(By.cssSelector("#weights-legend [data-uid='2']")).getText());
       assertFalse(browser.findElement(By.id("weights-empty")).isDisplayed());
+      // Points are spaced by block: blocks 300, 400 and 1000 put the middle point 1/7 of the way along.
+      api.foldWeights(1000).expect(200);
+      awaitPage(() -> browser.findElement(By.cssSelector("#weights-legend [data-uid='1']")).getText().equals("uid 1: 0.2710"));
+      List<Double> x = read(() -> pointsX(browser.findElement(By.cssSelector("#weights-chart .weight-line[data-uid='1']")).getAttribute("points")));
+      assertEquals(3, x.size(), x::toString);
+      assertEquals(1.0 / 7, (x.get(1) - x.get(0)) / (x.get(2) - x.get(0)), 0.01, x::toString);
       screenshot("3-history-and-weights");
     }
+
+    // The same repository submitted later by another miner is marked a duplicate of the first; the first is not.
+    Model copy = ApiNode.model("sn11-demo", "tiny-llama", ApiNode.hotkey("dashboard-copy"), 250);
+    api.adminPost("/check_model", copy.json()).expect(200);
+    awaitPage(() -> !row(copy).findElements(By.cssSelector(".duplicate")).isEmpty());
+    assertTrue(read(() -> row(copy).findElement(By.cssSelector(".duplicate")).getAttribute("title")).contains(tiny.hash()));
+    assertTrue(read(() -> row(tiny).findElements(By.cssSelector(".duplicate")).isEmpty()));
+
+    // A validator's telemetry, as the subnet's validator sends it, shows in the validators table.
+    String validator = ApiNode.hotkey("dashboard-validator");
+    api.post("/telemetry_report", "{\"current_block\": 4600000, \"metagraph_version\": \"1\"}", "Git-Commit", "1a2b3c4d", "Bittensor-Version",
+            "9.0.0", "UID", "5", "Hotkey", validator, "Coldkey", ApiNode.hotkey("dashboard-coldkey"))
+        .expect(200);
+    By validatorRow = By.cssSelector("#validators tr[data-hotkey='" + validator + "']");
+    awaitPage(() -> !browser.findElements(validatorRow).isEmpty());
+    List<String> cells = read(() -> browser.findElement(validatorRow).findElements(By.tagName("td")).stream().map(WebElement::getText).toList());
+    assertEquals(List.of("5", "1a2b3c4d · bittensor 9.0.0", "4600000", "1"), List.of(cells.get(1), cells.get(2), cells.get(3), cells.get(5)), cells::toString);
+    screenshot("4-duplicate-and-validators");
+  }
+
+  /** The x coordinates of an SVG polyline's points ("x,y x,y ..."). */
+  private static List<Double> pointsX(String points) {
+    return java.util.Arrays.stream(points.trim().split("\\s+")).map(point -> Double.parseDouble(point.split(",")[0])).toList();
   }
 
   // ---- reading the page -------------------------------------------------------------------------
@@ -141,27 +174,43 @@ class DashboardBrowserTest {
     return browser.findElement(By.id("model-" + model.hash()));
   }
 
-  private static String statusOf(Model model) {
-    return row(model).findElement(By.cssSelector(".status-cell")).getText();
+  private static String statusOf(Model model) throws Exception {
+    return read(() -> row(model).findElement(By.cssSelector(".status-cell .status")).getText());
   }
 
-  private static String cell(Model model, String css) {
-    return row(model).findElement(By.cssSelector(css)).getText();
+  private static String cell(Model model, String css) throws Exception {
+    return read(() -> row(model).findElement(By.cssSelector(css)).getText());
   }
 
-  private static List<String> rowOrder() {
-    return browser.findElements(By.cssSelector("#leaderboard tbody tr")).stream().map(r -> r.getAttribute("data-hash")).toList();
+  private static List<String> rowOrder() throws Exception {
+    return read(() -> browser.findElements(By.cssSelector("#leaderboard tbody tr")).stream().map(r -> r.getAttribute("data-hash")).toList());
   }
 
-  private static List<String> rolesShown() {
-    return browser.findElements(By.cssSelector("#nodes .role")).stream().map(WebElement::getText).toList();
+  private static List<String> rolesShown() throws Exception {
+    return read(() -> browser.findElements(By.cssSelector("#nodes .role")).stream().map(WebElement::getText).toList());
   }
 
-  private static List<String> timeline() {
-    return browser.findElements(By.cssSelector("#timeline li")).stream()
-        .map(li -> li.getAttribute("data-type"))
-        .filter(type -> !type.equals("ProgressReported"))
-        .toList();
+  private static List<String> timeline() throws Exception {
+    return read(
+        () ->
+            browser.findElements(By.cssSelector("#timeline li")).stream()
+                .map(li -> li.getAttribute("data-type"))
+                .filter(type -> !type.equals("ProgressReported"))
+                .toList());
+  }
+
+  /**
+   * Reads the page again when a redraw replaced an element while it was being read: the page redraws its
+   * tables every 2 s, and reading takes milliseconds, so a second try finds the new elements.
+   */
+  private static <T> T read(Callable<T> reading) throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return reading.call();
+      } catch (StaleElementReferenceException redrawn) {
+        if (attempt == 5) throw redrawn;
+      }
+    }
   }
 
   private static Object js(String script) {

@@ -1,6 +1,5 @@
 package io.sn11.coordinator.http;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -12,75 +11,46 @@ import io.sn11.cluster.scoring.ModelHash;
 import io.sn11.cluster.scoring.ScoreInputs;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.scoring.TotalScore;
-import io.sn11.cluster.metrics.Sn11Metrics;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.registry.MinerRegistration;
 import io.sn11.coordinator.weights.WeightsService;
-import java.sql.SQLException;
 import java.util.Map;
 import java.time.Duration;
-import java.net.InetAddress;
-import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
-import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
-import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
-import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.PersistenceQuery;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's HTTP API: the subnet's validation API (same paths and JSON shapes) plus our own
  * routes. Every refusal is a JSON body {@code {"detail": ..., "field": ...}} with a 4xx status.
  */
-public final class HttpApi extends AllDirectives {
-  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
-
-  private final ActorSystem<?> system;
-  private final CoordinatorSettings settings;
+public final class HttpApi extends ApiDirectives {
   private final ScoringSettings scoring;
   private final Submissions submissions;
   private final WeightsService weights;
   private final WeightsRequests weightsRequests;
-  private final ReadSide readSide;
-  private final Executor blocking;
-  private final ObjectMapper mapper;
   private final JsonViews views;
-  private final AdminTokens adminTokens;
   private final TokenBuckets openSubmissionLimiter;
-  private final Map<String, TokenBuckets> rateLimits;
-  private final Sn11Metrics metrics;
-  private final Materializer materializer;
-  private final DatabaseProbe database;
+  private final ValidatorReports validatorReports;
 
   public HttpApi(
       ActorSystem<?> system,
@@ -91,30 +61,14 @@ public final class HttpApi extends AllDirectives {
       ReadSide readSide,
       Executor blocking,
       ObjectMapper mapper) {
-    this.system = system;
-    this.settings = settings;
+    super(system, settings, readSide, blocking, mapper);
     this.scoring = scoring;
     this.submissions = submissions;
     this.weights = weights;
-    this.readSide = readSide;
-    this.blocking = blocking;
-    this.mapper = mapper;
     this.views = new JsonViews(mapper);
     this.weightsRequests = new WeightsRequests(weights, views, settings);
-    this.adminTokens = new AdminTokens(settings.adminTokens());
     this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
-    this.metrics = Sn11Metrics.get(system);
-    this.rateLimits =
-        CoordinatorSettings.ROUTE_NAMES.stream()
-            .collect(
-                java.util.stream.Collectors.toUnmodifiableMap(
-                    route -> route,
-                    route -> {
-                      CoordinatorSettings.RateLimit limit = settings.rateLimits().forRoute(route);
-                      return new TokenBuckets(limit.requests(), limit.per(), System::nanoTime);
-                    }));
-    this.materializer = Materializer.matFromSystem(system);
-    this.database = new DatabaseProbe(system, readSide::databaseAnswers, blocking);
+    this.validatorReports = new ValidatorReports(mapper, settings.maxUid());
   }
 
   public Route routes() {
@@ -132,10 +86,18 @@ public final class HttpApi extends AllDirectives {
                     () -> limited("model_submission_details", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> submissionDetails(query))))))),
                 path(
                     "minerboard_update",
-                    () -> limited("minerboard_update", () -> withDatabase(post(() -> admin("minerboard_update", () -> withBody(body -> minerboardUpdate(body))))))),
+                    () -> limited("minerboard_update", () -> withDatabase(post(() -> subnetAdmin("minerboard_update", this::minerboardUpdate))))),
                 path("minerboard", () -> limited("minerboard", () -> withDatabase(get(() -> respond(this::minerboard))))),
                 path("weights", () -> limited("weights", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> ok(weightsRequests.read(query)))))))),
-                path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> admin("evaluate_model", () -> withBody(this::evaluateModel)))))),
+                path(
+                    "telemetry_report",
+                    () ->
+                        limited(
+                            "telemetry_report",
+                            () -> withDatabase(post(() -> extractRequest(request -> withReport(body -> validatorReports.telemetry(request, body, Instant.now()))))))),
+                path("event_report", () -> limited("event_report", () -> withDatabase(post(() -> withReport(body -> validatorReports.event(body, Instant.now())))))),
+                path("validators", () -> limited("validators", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> validators(query))))))),
+                path("evaluate_model", () -> limited("evaluate_model", () -> withDatabase(post(() -> subnetAdmin("evaluate_model", this::evaluateModel))))),
                 path(
                     PathMatchers.segment("admin").slash("results"),
                     () -> limited("admin_results", () -> withDatabase(post(() -> admin("admin_results", () -> withBody(this::recordResult)))))),
@@ -162,32 +124,20 @@ public final class HttpApi extends AllDirectives {
                     hash -> limited("model_verdicts", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))))));
   }
 
-  /** Routes that read or write the database: 503 at once while it does not answer (see {@link DatabaseProbe}). */
-  private Route withDatabase(Route inner) {
-    // Decided per request: the route tree itself is built once.
-    return extractRequestContext(request -> database.answering() ? inner : complete(databaseUnavailable()));
-  }
-
   // ---- routes -----------------------------------------------------------------------------------
 
   /** Healthy when the node is Up and the database answers, by the same probe that gates the routes needing it. */
   private CompletionStage<HttpResponse> health() {
-    boolean healthy = Cluster.get(system).selfMember().status() == MemberStatus.up() && database.answering();
+    boolean healthy = Cluster.get(system).selfMember().status() == MemberStatus.up() && databaseAnswering();
     return CompletableFuture.completedFuture(json(healthy ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, mapper.createObjectNode().put("g", healthy)));
   }
 
   private CompletionStage<HttpResponse> checkModel(JsonNode body, Optional<String> bearer) {
     RequestFields fields = RequestFields.ofJson(body);
-    Optional<String> admin = adminTokens.fingerprint(bearer.orElse(null)).or(() -> adminTokens.fingerprint(fields.optional("admin_key")));
-    // Without a valid token a closed API says nothing about the body: 401 before any validation.
+    Optional<String> admin = adminOf(bearer, fields);
+    // Without a valid credential a closed API says nothing about the body: 401 before any validation.
     if (!settings.openSubmissions() && admin.isEmpty()) return CompletableFuture.completedFuture(unauthorized());
-    CompletionStage<HttpResponse> answer;
-    try {
-      answer = submit(fields);
-    } catch (RuntimeException refused) {
-      answer = CompletableFuture.failedFuture(refused);
-    }
-    CompletionStage<HttpResponse> answered = answer.exceptionally(this::errorResponse);
+    CompletionStage<HttpResponse> answered = answered(() -> submit(fields));
     return admin.map(who -> answered.thenApply(response -> audited(who, "check_model", response))).orElse(answered);
   }
 
@@ -202,22 +152,14 @@ public final class HttpApi extends AllDirectives {
                 .addHeader(RetryAfter.create(retryAfter)));
       }
     }
-    return submissions.submit(details, true).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+    return submissions.submit(details, true).thenApply(state -> json(StatusCodes.OK, views.subnetRecord(state)));
   }
 
+  /** The model's record from its entity; {@code null} when nobody submitted it, as the subnet answers (its validator reads "no record"). */
   private CompletionStage<HttpResponse> submissionDetails(Map<String, String> query) {
-    return record(modelDetails(RequestFields.ofQuery(query)).hash());
-  }
-
-  /** The model's record from its entity; 404 when nobody submitted it. */
-  private CompletionStage<HttpResponse> record(String hash) {
     return submissions
-        .get(hash)
-        .thenApply(
-            state -> {
-              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + hash + " was submitted");
-              return json(StatusCodes.OK, views.record(state));
-            });
+        .get(modelDetails(RequestFields.ofQuery(query)).hash())
+        .thenApply(state -> json(StatusCodes.OK, state.isEmpty() ? mapper.nullNode() : views.subnetRecord(state)));
   }
 
   private CompletionStage<HttpResponse> minerboardUpdate(JsonNode body) {
@@ -241,16 +183,19 @@ public final class HttpApi extends AllDirectives {
     return blocking(readSide::registry).thenApply(registry -> json(StatusCodes.OK, views.minerboard(registry)));
   }
 
-  private CompletionStage<HttpResponse> evaluateModel(JsonNode body, Optional<String> ignoredBearer) {
+  private CompletionStage<HttpResponse> evaluateModel(JsonNode body) {
     RequestFields fields = RequestFields.ofJson(body);
     ModelDetails details = modelDetails(fields);
     fields.rejectUnknown();
-    return submissions.evaluate(details).thenApply(state -> json(StatusCodes.OK, views.record(state)));
+    return submissions.evaluate(details).thenApply(state -> json(StatusCodes.OK, views.subnetRecord(state)));
   }
 
   private CompletionStage<HttpResponse> recordResult(JsonNode body, Optional<String> ignoredBearer) {
     RequestFields fields = RequestFields.ofJson(body);
     ModelDetails details = modelDetails(fields);
+    // Required here: an imported model recorded at block 0 would show block 0 and, as the earliest of its
+    // repository, make every later submission of it a duplicate.
+    fields.longInRange("block", 0, RequestFields.MAX_BLOCK);
     String source = fields.optional("source") == null ? "import" : fields.optional("source");
     if (source.length() > 64) throw ApiException.badField("source", "source must be at most 64 characters");
     JsonNode scoreNode = body.get("score");
@@ -285,6 +230,46 @@ public final class HttpApi extends AllDirectives {
   private static final java.util.Set<String> SCORE_FIELDS =
       java.util.Set.of(
           "model_size_score", "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score");
+
+  private CompletionStage<HttpResponse> adminActions(Map<String, String> query) {
+    Long limit = RequestFields.ofQuery(query).optionalLongInRange("limit", 1, 1000);
+    return blocking(() -> readSide.adminActions(limit == null ? 100 : limit.intValue()))
+        .thenApply(
+            actions -> {
+              ArrayNode list = mapper.createArrayNode();
+              for (ReadSide.AdminAction a : actions) {
+                list.addObject().put("at", a.at().toString()).put("who", a.who()).put("action", a.action()).put("status", a.status());
+              }
+              return json(StatusCodes.OK, mapper.createObjectNode().set("actions", list));
+            });
+  }
+
+  // ---- the validators' reports -------------------------------------------------------------------
+
+  /** A validator's report, read by {@code read} from a body within its own size limit and stored before the 2xx. */
+  private Route withReport(Function<JsonNode, ReadSide.ValidatorReport> read) {
+    CoordinatorSettings.ValidatorReports limits = settings.validatorReports();
+    return withBody(
+        limits.maxBodyBytes(),
+        (body, ignoredBearer) -> {
+          ReadSide.ValidatorReport report = read.apply(body);
+          return blocking(() -> {
+                readSide.recordValidatorReport(report, limits.keepReports(), limits.keepValidators());
+                return report;
+              })
+              .thenApply(
+                  stored ->
+                      json(
+                          StatusCodes.OK,
+                          mapper.createObjectNode().put("kind", stored.kind()).put("hotkey", stored.hotkey()).put("received_at", stored.at().toString())));
+        });
+  }
+
+  /** Each validator's latest report, the latest to report first. */
+  private CompletionStage<HttpResponse> validators(Map<String, String> query) {
+    int limit = listLimit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return blocking(() -> readSide.validators(limit)).thenApply(found -> json(StatusCodes.OK, mapper.createObjectNode().set("validators", views.validators(found))));
+  }
 
   // ---- the dashboard's reads ---------------------------------------------------------------------
 
@@ -334,9 +319,16 @@ public final class HttpApi extends AllDirectives {
     return weights.history(limit).thenApply(folds -> json(StatusCodes.OK, mapper.createObjectNode().set("steps", views.weightsHistory(folds))));
   }
 
-  /** A model's record by its hash alone (the same record as {@code /model_submission_details}). */
-  private CompletionStage<HttpResponse> model(String hash) {
-    return record(pathHash(hash));
+  /** A model's record by its hash alone, with null for the scores not measured; 404 when nobody submitted it. */
+  private CompletionStage<HttpResponse> model(String segment) {
+    String hash = pathHash(segment);
+    return submissions
+        .get(hash)
+        .thenApply(
+            state -> {
+              if (state.isEmpty()) throw ApiException.notFound("no model with hash " + hash + " was submitted");
+              return json(StatusCodes.OK, views.record(state));
+            });
   }
 
   /** The model hash of a path, {@code /models/{hash}...}, in canonical form; 400 naming {@code hash} otherwise. */
@@ -429,185 +421,4 @@ public final class HttpApi extends AllDirectives {
     return value.asDouble();
   }
 
-  // ---- plumbing ---------------------------------------------------------------------------------
-
-  /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
-  /**
-   * Every route goes through here: its latency and status are measured, and its rate limit per client
-   * address answers 429 with Retry-After once the client's bucket is empty.
-   */
-  private Route limited(String route, java.util.function.Supplier<Route> inner) {
-    TokenBuckets buckets = rateLimits.get(route);
-    return extractRequest(
-        request -> {
-          long started = System.nanoTime();
-          return mapResponse(
-              response -> {
-                metrics.httpRequests.labelValues(route, Integer.toString(response.status().intValue())).observe((System.nanoTime() - started) / 1e9);
-                return response;
-              },
-              () -> rateLimited(route, buckets, request, inner));
-        });
-  }
-
-  private Route rateLimited(String route, TokenBuckets buckets, HttpRequest request, java.util.function.Supplier<Route> inner) {
-    String client = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress).map(InetAddress::getHostAddress).orElse("unknown");
-    if (buckets.tryAcquire(client)) return inner.get();
-    long retryAfter = buckets.secondsUntilNext(client);
-    return complete(
-        error(StatusCodes.TOO_MANY_REQUESTS, null, "too many requests to " + route + " from " + client + "; retry in " + retryAfter + " s")
-            .addHeader(RetryAfter.create(retryAfter)));
-  }
-
-
-  private Route withBody(BodyHandler handler) {
-    return optionalHeaderValueByName(
-        "Authorization",
-        authorization ->
-            extractRequestEntity(
-                entity ->
-                    respond(
-                        () -> {
-                          if (entity.getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) throw tooLarge();
-                          return entity
-                              .withSizeLimit(settings.maxBodyBytes())
-                              .toStrict(settings.askTimeout().toMillis(), materializer)
-                              .thenCompose(
-                                  strict -> {
-                                    JsonNode body;
-                                    try {
-                                      body = mapper.readTree(strict.getData().toArray());
-                                    } catch (java.io.IOException e) {
-                                      throw ApiException.badField(null, "the request body is not valid JSON");
-                                    }
-                                    return handler.handle(body, authorization.flatMap(HttpApi::bearerToken));
-                                  });
-                        })));
-  }
-
-  @FunctionalInterface
-  private interface BodyHandler {
-    CompletionStage<HttpResponse> handle(JsonNode body, Optional<String> bearer);
-  }
-
-  private Route withBody(Function<JsonNode, CompletionStage<HttpResponse>> handler) {
-    return withBody((BodyHandler) (body, bearer) -> handler.apply(body));
-  }
-
-  /** Admin routes: 401 without an admin token; with one, the action is recorded with who and when. */
-  private Route admin(String route, Supplier<Route> inner) {
-    return optionalHeaderValueByName(
-        "Authorization",
-        authorization ->
-            adminTokens
-                .fingerprint(authorization.flatMap(HttpApi::bearerToken).orElse(null))
-                .map(who -> mapResponse(response -> audited(who, route, response), inner))
-                .orElseGet(() -> complete(unauthorized())));
-  }
-
-  /** Records an admin action once it is answered; a record that cannot be written is logged, not fatal. */
-  private HttpResponse audited(String who, String route, HttpResponse response) {
-    ReadSide.AdminAction action = new ReadSide.AdminAction(java.time.Instant.now(), who, route, response.status().intValue());
-    blocking(() -> {
-          readSide.recordAdminAction(action);
-          return action;
-        })
-        .exceptionally(
-            failure -> {
-              system.log().error("admin action {} could not be recorded: {}", action, failure.getMessage());
-              return action;
-            });
-    return response;
-  }
-
-  private CompletionStage<HttpResponse> adminActions(Map<String, String> query) {
-    Long limit = RequestFields.ofQuery(query).optionalLongInRange("limit", 1, 1000);
-    return blocking(() -> readSide.adminActions(limit == null ? 100 : limit.intValue()))
-        .thenApply(
-            actions -> {
-              ArrayNode list = mapper.createArrayNode();
-              for (ReadSide.AdminAction a : actions) {
-                list.addObject().put("at", a.at().toString()).put("who", a.who()).put("action", a.action()).put("status", a.status());
-              }
-              return json(StatusCodes.OK, mapper.createObjectNode().set("actions", list));
-            });
-  }
-
-  private static Optional<String> bearerToken(String authorization) {
-    return authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? Optional.of(authorization.substring(7).trim()) : Optional.empty();
-  }
-
-  /** Runs a route's work and turns any failure into the JSON error it stands for. */
-  private Route respond(Supplier<CompletionStage<HttpResponse>> work) {
-    CompletionStage<HttpResponse> response;
-    try {
-      response = work.get();
-    } catch (RuntimeException e) {
-      response = CompletableFuture.failedFuture(e);
-    }
-    return completeWithFuture(response.exceptionally(this::errorResponse));
-  }
-
-  private <T> CompletionStage<T> blocking(ReadSide.Query<T> query) {
-    return ReadSide.on(blocking, query);
-  }
-
-  private HttpResponse errorResponse(Throwable failure) {
-    Throwable cause = failure;
-    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    if (cause instanceof ApiException api) return error(api.status(), api.field(), api.getMessage());
-    if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
-    if (cause instanceof WeightsService.BlockRefused refused) {
-      boolean conflict = refused.reason() == WeightsService.BlockRefused.Reason.NOT_AFTER_LAST_FOLD;
-      return error(conflict ? StatusCodes.CONFLICT : StatusCodes.BAD_REQUEST, "current_block", refused.getMessage());
-    }
-    if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
-    if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
-    if (cause instanceof SQLException) return databaseUnavailable();
-    log.error("request failed", cause);
-    return error(StatusCodes.INTERNAL_SERVER_ERROR, null, "internal error");
-  }
-
-  private HttpResponse databaseUnavailable() {
-    return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
-  }
-
-  private ApiException tooLarge() {
-    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + settings.maxBodyBytes() + " bytes");
-  }
-
-  private HttpResponse unauthorized() {
-    return error(StatusCodes.UNAUTHORIZED, "Authorization", "an admin token is required: Authorization: Bearer <token>");
-  }
-
-  HttpResponse error(StatusCode status, String field, String detail) {
-    ObjectNode body = mapper.createObjectNode().put("detail", detail);
-    if (field != null) body.put("field", field);
-    return json(status, body);
-  }
-
-  private CompletionStage<HttpResponse> ok(CompletionStage<? extends JsonNode> body) {
-    return body.thenApply(answer -> json(StatusCodes.OK, answer));
-  }
-
-  private HttpResponse json(StatusCode status, JsonNode body) {
-    try {
-      return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, mapper.writeValueAsBytes(body)));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("a JSON tree always serialises", e);
-    }
-  }
-
-  /** Pekko's own rejections (wrong method, unknown path) as JSON bodies too. */
-  private RejectionHandler jsonRejections() {
-    return RejectionHandler.defaultHandler()
-        .mapRejectionResponse(
-            response -> {
-              if (!(response.entity() instanceof HttpEntity.Strict strict)) return response;
-              String text = strict.getData().utf8String();
-              return response.withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, mapper.createObjectNode().put("detail", text).toString()));
-            });
-  }
 }

@@ -8,6 +8,7 @@ import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.coordinator.readside.ModelRow;
+import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.RegistryRow;
 import io.sn11.coordinator.weights.WeightsLedger;
 import io.sn11.coordinator.weights.WeightsService;
@@ -56,6 +57,26 @@ final class JsonViews {
     return node;
   }
 
+  /**
+   * The record as the subnet's own routes answer it: a score that was not measured is left out rather than
+   * null. The subnet's validator reads each score with a default for a missing key; a null would become
+   * Python's None and break its total and its win-rate comparison.
+   */
+  ObjectNode subnetRecord(ModelEvaluation.State state) {
+    ObjectNode node = record(state);
+    node.set("score", measuredScores(state.scores()));
+    return node;
+  }
+
+  /** The scores that were measured; those that were not are left out. */
+  ObjectNode measuredScores(Scores s) {
+    ObjectNode measured = mapper.createObjectNode();
+    scores(s).fields().forEachRemaining(score -> {
+      if (!score.getValue().isNull()) measured.set(score.getKey(), score.getValue());
+    });
+    return measured;
+  }
+
   ObjectNode scores(Scores s) {
     ObjectNode score = mapper.createObjectNode();
     score.put("model_size_score", s.modelSizeScore());
@@ -82,6 +103,11 @@ final class JsonViews {
     return details;
   }
 
+  /**
+   * The registry as the subnet serves it: each row flat, the model's record fields (status, repository, the
+   * measured scores) beside the entry's uid, hotkey, hash and block; a uid whose model is unknown has no
+   * record fields.
+   */
   ArrayNode minerboard(List<RegistryRow> registry) {
     ArrayNode rows = mapper.createArrayNode();
     for (RegistryRow r : registry) {
@@ -92,7 +118,7 @@ final class JsonViews {
       row.put("block", r.block());
       row.put("updated_at", timestamp(r.updatedAt()));
       r.model()
-          .ifPresentOrElse(
+          .ifPresent(
               m -> {
                 row.put("status", m.status().name());
                 row.put("repo_namespace", m.details().repoNamespace());
@@ -100,11 +126,7 @@ final class JsonViews {
                 row.put("chat_template_type", m.details().chatTemplateType());
                 row.put("duplicate_of", m.duplicateOf());
                 row.put("failure_reason", m.failure() == null ? null : m.failure().reason());
-                row.set("score", scores(m.scores()));
-              },
-              () -> {
-                row.putNull("status");
-                row.putNull("score");
+                row.setAll(measuredScores(m.scores()));
               });
     }
     return rows;
@@ -208,6 +230,17 @@ final class JsonViews {
       }
     }
     return members;
+  }
+
+  /** Each validator's latest state as it reported it: the dashboard's validators table. */
+  ArrayNode validators(List<ReadSide.ValidatorStatus> validators) {
+    ArrayNode rows = mapper.createArrayNode();
+    for (ReadSide.ValidatorStatus v : validators) {
+      ObjectNode row = rows.addObject().put("hotkey", v.hotkey()).put("uid", v.uid()).put("coldkey", v.coldkey());
+      row.put("git_commit", v.gitCommit()).put("bittensor_version", v.bittensorVersion()).put("last_block", v.lastBlock());
+      row.put("last_report_at", timestamp(v.lastReportAt())).put("reports", v.reports());
+    }
+    return rows;
   }
 
   /** The moving average after each folded step, oldest first: the weights chart. */

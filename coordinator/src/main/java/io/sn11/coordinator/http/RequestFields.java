@@ -92,7 +92,16 @@ final class RequestFields {
   }
 
   String hotkey(String field) {
-    String value = required(field);
+    return ss58(field, required(field));
+  }
+
+  /** An SS58 address when present and not empty (a coldkey, say); null otherwise. */
+  String optionalSs58(String field) {
+    String value = optional(field);
+    return value == null ? null : ss58(field, value);
+  }
+
+  private static String ss58(String field, String value) {
     if (!Ss58Address.isValid(value)) throw ApiException.badField(field, field + " must be an SS58 address (base58 of a 32-byte key with a valid checksum)");
     return value;
   }
@@ -114,9 +123,15 @@ final class RequestFields {
 
   String optionalMatching(String field, Pattern pattern, String description) {
     String value = optional(field);
-    if (value != null && (!pattern.matcher(value).matches() || value.contains(".."))) {
-      throw ApiException.badField(field, field + " must be " + description);
-    }
+    return value == null ? null : matched(field, value, pattern, description);
+  }
+
+  String matching(String field, Pattern pattern, String description) {
+    return matched(field, required(field), pattern, description);
+  }
+
+  private static String matched(String field, String value, Pattern pattern, String description) {
+    if (!pattern.matcher(value).matches() || value.contains("..")) throw ApiException.badField(field, field + " must be " + description);
     return value;
   }
 

@@ -241,6 +241,112 @@ public final class ReadSide implements AutoCloseable {
     }
   }
 
+  /**
+   * One report a validator sent about itself: its metadata, the block it last saw (telemetry's
+   * {@code current_block}, when given) and the report's JSON.
+   */
+  public record ValidatorReport(
+      java.time.Instant at, String kind, String hotkey, Integer uid, String coldkey, String gitCommit, String bittensorVersion, Long block,
+      String body) {}
+
+  /** A validator's latest state: what its latest reports said, when it last reported, how many reports it sent. */
+  public record ValidatorStatus(
+      String hotkey, Integer uid, String coldkey, String gitCommit, String bittensorVersion, Long lastBlock, java.time.Instant lastReportAt,
+      long reports) {}
+
+  /**
+   * Stores a report and brings its validator's state up to date (a value the report leaves out keeps the
+   * previous one); beyond the newest {@code keepReports} reports and {@code keepValidators} validators the
+   * oldest are dropped, so that anonymous reports cannot fill the database.
+   */
+  public void recordValidatorReport(ValidatorReport report, int keepReports, int keepValidators) throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      try (PreparedStatement insert =
+          connection.prepareStatement("INSERT INTO validator_report (received_at, kind, hotkey, uid, body) VALUES (?, ?, ?, ?, ?)")) {
+        insert.setTimestamp(1, java.sql.Timestamp.from(report.at()));
+        insert.setString(2, report.kind());
+        insert.setString(3, report.hotkey());
+        insert.setObject(4, report.uid(), java.sql.Types.INTEGER);
+        insert.setString(5, report.body());
+        insert.executeUpdate();
+      }
+      if (!updateValidatorStatus(connection, report)) {
+        try {
+          insertValidatorStatus(connection, report);
+        } catch (SQLException raced) {
+          // Another coordinator inserted the validator's first report meanwhile (unique violation): update it.
+          if (!"23505".equals(raced.getSQLState()) || !updateValidatorStatus(connection, report)) throw raced;
+        }
+      }
+      try (PreparedStatement dropReports =
+          connection.prepareStatement("DELETE FROM validator_report WHERE id <= (SELECT MAX(id) FROM validator_report) - ?")) {
+        dropReports.setInt(1, keepReports);
+        dropReports.executeUpdate();
+      }
+      try (PreparedStatement dropValidators =
+          connection.prepareStatement(
+              "DELETE FROM validator_status WHERE hotkey IN"
+                  + " (SELECT hotkey FROM validator_status ORDER BY last_report_at DESC, hotkey OFFSET ? ROWS)")) {
+        dropValidators.setInt(1, keepValidators);
+        dropValidators.executeUpdate();
+      }
+    }
+  }
+
+  private static boolean updateValidatorStatus(Connection connection, ValidatorReport report) throws SQLException {
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            "UPDATE validator_status SET uid = COALESCE(?, uid), coldkey = COALESCE(?, coldkey), git_commit = COALESCE(?, git_commit),"
+                + " bittensor_version = COALESCE(?, bittensor_version), last_block = COALESCE(?, last_block), last_report_at = ?,"
+                + " reports = reports + 1 WHERE hotkey = ?")) {
+      setValidatorValues(update, report);
+      update.setString(7, report.hotkey());
+      return update.executeUpdate() > 0;
+    }
+  }
+
+  private static void insertValidatorStatus(Connection connection, ValidatorReport report) throws SQLException {
+    try (PreparedStatement insert =
+        connection.prepareStatement(
+            "INSERT INTO validator_status (uid, coldkey, git_commit, bittensor_version, last_block, last_report_at, hotkey, reports)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, 1)")) {
+      setValidatorValues(insert, report);
+      insert.setString(7, report.hotkey());
+      insert.executeUpdate();
+    }
+  }
+
+  /** Parameters 1-6 of both statements: uid, coldkey, commit, version, block, time. */
+  private static void setValidatorValues(PreparedStatement statement, ValidatorReport report) throws SQLException {
+    statement.setObject(1, report.uid(), java.sql.Types.INTEGER);
+    statement.setString(2, report.coldkey());
+    statement.setString(3, report.gitCommit());
+    statement.setString(4, report.bittensorVersion());
+    statement.setObject(5, report.block(), java.sql.Types.BIGINT);
+    statement.setTimestamp(6, java.sql.Timestamp.from(report.at()));
+  }
+
+  /** Up to {@code limit} validators, the latest to report first. */
+  public List<ValidatorStatus> validators(int limit) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement query =
+            connection.prepareStatement(
+                "SELECT hotkey, uid, coldkey, git_commit, bittensor_version, last_block, last_report_at, reports FROM validator_status"
+                    + " ORDER BY last_report_at DESC, hotkey")) {
+      query.setMaxRows(limit);
+      try (ResultSet rows = query.executeQuery()) {
+        List<ValidatorStatus> validators = new ArrayList<>();
+        while (rows.next()) {
+          validators.add(
+              new ValidatorStatus(
+                  rows.getString(1), rows.getObject(2, Integer.class), rows.getString(3), rows.getString(4), rows.getString(5),
+                  rows.getObject(6, Long.class), rows.getTimestamp(7).toInstant(), rows.getLong(8)));
+        }
+        return validators;
+      }
+    }
+  }
+
   public Optional<ModelRow> model(String hash) throws SQLException {
     return queryOne(ModelRow.SELECT + " WHERE hash = ?", hash);
   }

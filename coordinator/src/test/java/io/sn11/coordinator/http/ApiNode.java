@@ -10,6 +10,7 @@ import io.sn11.cluster.node.NodeConfig;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ModelHash;
 import io.sn11.coordinator.CoordinatorRole;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -23,8 +24,12 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * One coordinator node started in-process on a temporary data folder, and a plain java.net.http client
@@ -56,7 +61,9 @@ public final class ApiNode implements AutoCloseable {
     options.put("sn11.coordinator.admin-tokens", List.of(TOKEN));
     // Tests send bursts far above any client's fair share; RequestLimitsTest sets its own limits.
     options.putIfAbsent("sn11.coordinator.http.rate-limits.default.requests", 1_000_000);
-    options.putIfAbsent("sn11.coordinator.http.rate-limits.routes.check_model.requests", 1_000_000);
+    for (String route : List.of("check_model", "telemetry_report", "event_report")) {
+      options.putIfAbsent("sn11.coordinator.http.rate-limits.routes." + route + ".requests", 1_000_000);
+    }
     CoordinatorRole role = new CoordinatorRole();
     List<Sn11Node.Role> roles = new java.util.ArrayList<>(List.of(role));
     roles.addAll(otherRoles);
@@ -227,6 +234,16 @@ public final class ApiNode implements AutoCloseable {
   JsonNode minerboardRow(int uid) throws Exception {
     for (JsonNode row : get("/minerboard").expect(200).body()) if (row.path("uid").asInt() == uid) return row;
     return null;
+  }
+
+  /** Asks the model's entity directly, as a gpu-node's worker slot does (claim, running, progress, results). */
+  public ModelEvaluation.State tell(Model model, Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> command)
+      throws Exception {
+    return ClusterSharding.get(node.system())
+        .entityRefFor(ModelEvaluation.TYPE_KEY, model.hash())
+        .<ModelEvaluation.State>askWithStatus(command::apply, Duration.ofSeconds(10))
+        .toCompletableFuture()
+        .get();
   }
 
   /** Records a judge score produced elsewhere for {@code model} ({@code POST /admin/results}); the total follows it under the default rule. */

@@ -78,7 +78,7 @@ class HttpApiPropertiesTest {
     if (answer.status() != 200) {
       assertTrue(answer.status() >= 400, answer::raw);
       assertEquals("application/json", answer.contentType(), answer::raw);
-      assertEquals(404, api.get("/model_submission_details?" + ApiNode.query(model.queryFields())).status(), "a refusal leaves no model");
+      assertEquals(404, api.get("/models/" + model.hash()).status(), "a refusal leaves no model");
     }
   }
 
@@ -86,6 +86,12 @@ class HttpApiPropertiesTest {
   void bodiesThatAreNotTheRightJsonAreRefusedWithA4xx(@ForAll("rawBodies") String raw) throws Exception {
     Answer answer = api.post("/check_model", raw, "Authorization", "Bearer " + ApiNode.TOKEN);
     assertTrue(answer.status() >= 400 && answer.status() < 500, () -> raw + " answered " + answer.status() + " " + answer.raw());
+    // The validators' reports: a body that is not their JSON is refused too (telemetry takes any object, so "{}"-like bodies may pass).
+    for (String route : List.of("/event_report", "/telemetry_report")) {
+      Answer report = api.post(route, raw, "Hotkey", ApiNode.hotkey("property-validator"));
+      assertTrue(report.status() < 500, () -> route + " " + raw + " answered " + report.raw());
+      if (report.status() != 200) assertEquals("application/json", report.contentType(), report::raw);
+    }
   }
 
   @Provide
@@ -99,7 +105,8 @@ class HttpApiPropertiesTest {
 
   @Property(tries = 150, edgeCases = EdgeCasesMode.NONE)
   void randomQueriesNeverGiveA5xx(@ForAll("queries") Map<String, String> query) throws Exception {
-    for (String route : List.of("/model_submission_details", "/weights", "/models/1/verdicts", "/leaderboard", "/queue", "/weights/history", "/nodes")) {
+    for (String route :
+        List.of("/model_submission_details", "/weights", "/models/1/verdicts", "/leaderboard", "/queue", "/weights/history", "/nodes", "/validators")) {
       Answer answer = api.get(route + "?" + ApiNode.query(query));
       assertTrue(answer.status() < 500, () -> route + "?" + query + " answered " + answer.raw());
     }

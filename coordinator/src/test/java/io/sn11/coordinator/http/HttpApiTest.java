@@ -82,8 +82,11 @@ class HttpApiTest {
 
     assertEquals(Set.of("status", "score", "details"), keys(record));
     assertEquals("QUEUED", record.get("status").asText());
-    assertEquals(SCORE_KEYS, keys(record.get("score")));
-    record.get("score").forEach(score -> assertTrue(score.isNull(), "no score before an evaluation: " + record));
+    // No score before an evaluation: the subnet's routes leave out what was not measured, our own say null.
+    assertEquals(Set.of(), keys(record.get("score")));
+    JsonNode ours = api.get("/models/" + m.hash()).expect(200).body();
+    assertEquals(SCORE_KEYS, keys(ours.get("score")));
+    ours.get("score").forEach(score -> assertTrue(score.isNull(), "no score before an evaluation: " + ours));
 
     JsonNode d = record.get("details");
     assertEquals(m.hash(), d.get("model_hash").asText());
@@ -155,12 +158,13 @@ class HttpApiTest {
     api.post("/check_model", m.json()).expectError(401, "Authorization");
     api.post("/check_model", m.json(), "Authorization", "Bearer wrong-token").expectError(401, "Authorization");
     api.post("/check_model", m.json(), "Authorization", TOKEN).expectError(401, "Authorization"); // no "Bearer "
-    api.post("/check_model", m.json().put("admin_key", "wrong-token")).expectError(401, "Authorization");
+    // A wrong admin_key is refused as the subnet refuses it (SubnetClientsTest), still before any validation.
+    api.post("/check_model", m.json().put("admin_key", "wrong-token")).expectError(403, "admin_key");
     // A body full of errors still says 401 only: nothing about the body leaks without a token.
     ObjectNode bad = m.json().put("repo_namespace", "a..b").put("hotkey", "0OIl").put("block", -1);
     api.post("/check_model", bad).expectError(401, "Authorization");
     // And nothing was recorded.
-    api.get("/model_submission_details?" + query(m.queryFields())).expectError(404, null);
+    api.get("/models/" + m.hash()).expectError(404, null);
   }
 
   @Test
@@ -185,7 +189,7 @@ class HttpApiTest {
     checkModel(m.json().put("block", "ten")).expectError(400, "block");
     checkModel(m.json().set("repo_namespace", JSON.createArrayNode().add("x"))).expectError(400, "repo_namespace");
     // None of them was recorded.
-    api.get("/model_submission_details?" + query(m.queryFields())).expectError(404, null);
+    api.get("/models/" + m.hash()).expectError(404, null);
   }
 
   private static ObjectNode withoutField(ObjectNode body, String field) {
@@ -388,10 +392,13 @@ class HttpApiTest {
   }
 
   @Test
-  void submissionDetailsOfAnUnknownModelIs404() throws Exception {
+  void submissionDetailsOfAnUnknownModelIsNullAsTheSubnetAnswers() throws Exception {
     Model m = model("unknown", "never-submitted", hotkey("unknown"), 1);
-    Answer answer = api.get("/model_submission_details?" + query(m.queryFields())).expectError(404, null);
-    assertTrue(answer.detail().contains(m.hash()), answer.detail());
+    Answer answer = api.get("/model_submission_details?" + query(m.queryFields())).expect(200);
+    assertEquals("application/json", answer.contentType());
+    assertEquals("null", answer.raw());
+    // Our own route by hash says 404.
+    assertTrue(api.get("/models/" + m.hash()).expectError(404, null).detail().contains(m.hash()));
   }
 
   @Test
@@ -423,8 +430,10 @@ class HttpApiTest {
     assertEquals("board", row.get("repo_namespace").asText());
     assertEquals("model", row.get("repo_name").asText());
     assertEquals("chatml", row.get("chat_template_type").asText());
-    assertEquals(0.25, row.at("/score/total_score").asDouble());
-    assertEquals(0.25, row.at("/score/judge_score").asDouble());
+    // Flat, as the subnet serves it: the record's measured scores beside the registry entry.
+    assertEquals(0.25, row.get("total_score").asDouble());
+    assertEquals(0.25, row.get("judge_score").asDouble());
+    assertFalse(row.has("coherence_score"), row::toString);
     assertTrue(row.get("duplicate_of").isNull());
     assertNotNull(java.time.Instant.parse(row.get("updated_at").asText()));
 
@@ -432,8 +441,7 @@ class HttpApiTest {
     Model ghost = model("ghost", "model", hotkey("ghost"), 901);
     api.register(401, ghost).expect(200);
     JsonNode ghostRow = ApiNode.await("uid 401 on the minerboard", () -> api.minerboardRow(401), r -> r != null);
-    assertTrue(ghostRow.get("status").isNull());
-    assertTrue(ghostRow.get("score").isNull());
+    assertEquals(Set.of("uid", "hotkey", "hash", "block", "updated_at"), keys(ghostRow));
 
     // Ordered by uid.
     List<Integer> uids = new ArrayList<>();
@@ -487,13 +495,15 @@ class HttpApiTest {
 
     JsonNode requeued = api.adminPost("/evaluate_model", m.json()).expect(200).body();
     assertEquals("QUEUED", requeued.get("status").asText());
-    assertEquals(completed.get("score"), requeued.get("score"));
+    // The subnet's route: the measured scores, the others left out.
+    assertEquals(Set.of("total_score", "judge_score"), keys(requeued.get("score")));
+    assertEquals(completed.at("/score/judge_score"), requeued.at("/score/judge_score"));
     assertEquals(0.7, requeued.at("/score/total_score").asDouble());
     assertEquals("import", requeued.at("/details/score_source").asText());
     assertEquals(completed.at("/details/submitted_at"), requeued.at("/details/submitted_at"));
     // The read side follows: QUEUED, with the previous score.
-    JsonNode row = api.awaitReadSide(500, m, "QUEUED", r -> r.at("/score/total_score").isNumber());
-    assertEquals(0.7, row.at("/score/total_score").asDouble());
+    JsonNode row = api.awaitReadSide(500, m, "QUEUED", r -> r.path("total_score").isNumber());
+    assertEquals(0.7, row.get("total_score").asDouble());
   }
 
   // ---- POST /admin/results ------------------------------------------------------------------------
@@ -539,7 +549,9 @@ class HttpApiTest {
     api.adminPost("/admin/results", m.json().set("score", JSON.createObjectNode().put("judge_score", 0.5).put("vibe_score", 0.1)))
         .expectError(400, "score.vibe_score");
     api.adminPost("/admin/results", m.json().put("note", "x").set("score", JSON.createObjectNode().put("judge_score", 0.5))).expectError(400, "note");
-    api.get("/model_submission_details?" + query(m.queryFields())).expectError(404, null);
+    // The block the model was submitted at: without it the record would say block 0.
+    api.adminPost("/admin/results", withoutField(m.json(), "block").set("score", JSON.createObjectNode().put("judge_score", 0.5))).expectError(400, "block");
+    api.get("/models/" + m.hash()).expectError(404, null);
   }
 
   // ---- GET /models/{hash}/events -----------------------------------------------------------------

@@ -18,12 +18,12 @@ import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.RegistryRow;
 import io.sn11.coordinator.registry.MinerRegistration;
 import io.sn11.coordinator.testing.Eventually;
+import io.sn11.coordinator.testing.TestDatabases;
+import io.sn11.coordinator.testing.TestDatabases.Kind;
 import io.sn11.coordinator.weights.WeightsLedger;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -62,49 +62,36 @@ class JournalPersistenceTest {
   private static final Duration ASK = Duration.ofSeconds(20);
   private static final Duration READ_SIDE = Duration.ofSeconds(30);
   private static final Scores SCORES = new Scores(0.9, 0.5, 0.8, 0.42, 0.97, 0.6, null, 0.42);
-  private static final AtomicInteger DATABASES = new AtomicInteger();
+  private static final AtomicInteger NODES = new AtomicInteger();
 
   @TempDir static Path tmp;
-  private static EmbeddedPostgres postgres;
+  private static TestDatabases databases;
 
-  enum Kind {
-    H2,
-    POSTGRES
-  }
-
-  /** One fresh database: its JDBC settings and the operator file that selects its dialect (none for H2). */
-  record Database(String url, String user, String password, Path operatorFile, Path dataDir) {
+  /** One fresh database, the operator file that selects its dialect (none for H2) and the node's data folder. */
+  record Database(TestDatabases.Jdbc jdbc, Path operatorFile, Path dataDir) {
     Connection connect() throws SQLException {
-      return DriverManager.getConnection(url, user, password);
+      return jdbc.connect();
     }
 
     CoordinatorSettings.Database settings() {
-      return new CoordinatorSettings.Database(url, user, password, 2);
+      return jdbc.settings(2);
     }
   }
 
   @BeforeAll
-  static void startPostgres() throws Exception {
-    postgres = EmbeddedPostgres.builder().start();
+  static void databases() {
+    databases = new TestDatabases(tmp.resolve("databases"));
   }
 
   @AfterAll
   static void stopPostgres() throws Exception {
-    if (postgres != null) postgres.close();
+    if (databases != null) databases.close();
   }
 
   private static Database freshDatabase(Kind kind) throws Exception {
-    int n = DATABASES.incrementAndGet();
-    Path dataDir = Files.createDirectories(tmp.resolve("node-" + n));
-    if (kind == Kind.H2) {
-      return new Database("jdbc:h2:file:" + dataDir.resolve("sn11") + ";DATABASE_TO_UPPER=false;WRITE_DELAY=0", "sa", "", null, dataDir);
-    }
-    String name = "sn11_" + n;
-    try (Connection admin = postgres.getPostgresDatabase().getConnection();
-        Statement statement = admin.createStatement()) {
-      statement.execute("CREATE DATABASE " + name);
-    }
-    return new Database(postgres.getJdbcUrl("postgres", name), "postgres", "", postgresConf(), dataDir);
+    TestDatabases.Jdbc jdbc = databases.fresh(kind);
+    Path dataDir = Files.createDirectories(tmp.resolve("node-" + NODES.incrementAndGet()));
+    return new Database(jdbc, kind == Kind.POSTGRES ? postgresConf() : null, dataDir);
   }
 
   /** The operator-facing config/postgres.conf, layered as an operator would pass it. */
@@ -118,9 +105,9 @@ class JournalPersistenceTest {
   private static Sn11Node startNode(Database db, int snapshotEvery) throws Exception {
     Map<String, Object> options = new TreeMap<>();
     options.put("sn11.data-dir", db.dataDir().toString());
-    options.put("sn11.database.url", db.url());
-    options.put("sn11.database.user", db.user());
-    options.put("sn11.database.password", db.password());
+    options.put("sn11.database.url", db.jdbc().url());
+    options.put("sn11.database.user", db.jdbc().user());
+    options.put("sn11.database.password", db.jdbc().password());
     options.put("sn11.database.read-side-pool-size", 4);
     options.put("sn11.coordinator.http.port", 0);
     options.put("sn11.coordinator.snapshot-every", snapshotEvery);

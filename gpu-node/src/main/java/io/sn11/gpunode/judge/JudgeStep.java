@@ -33,10 +33,12 @@ import java.util.stream.Collectors;
  * judge compares each with the original (up to {@link Judge#maxConcurrency()} at once), and the subnet's tally turns
  * the verdicts into the score.
  *
- * <p>Blame when more than the allowed fraction of judgements failed: {@code miner} when the failures the model caused
- * would have failed the evaluation on their own, else {@code infrastructure} (retrying later may succeed). The model
- * caused a failure when its reply was unusable (empty, or the judge refused it), and when the judge answered with an
- * invalid verdict while giving valid verdicts for other replies of the same model (so the judge itself works).
+ * <p>Every reply is judged, an empty one too: it loses like any poor reply, as in the subnet; it is not a failed
+ * judgement. Failed judgements are the judge's: unreachable, or no valid verdict. Blame when more than the allowed
+ * fraction of judgements failed: {@code miner} when the failures the model caused would have failed the evaluation on
+ * their own, else {@code infrastructure} (retrying later may succeed). The model caused a failure when the judge
+ * refused its reply (a refusal or a content filter), and when the judge answered with an invalid verdict while giving
+ * valid verdicts for other replies of the same model (so the judge itself works).
  */
 public final class JudgeStep {
     public static final String GENERATE = "generate";
@@ -74,6 +76,12 @@ public final class JudgeStep {
         for (int i = 0; i < conversations.size(); i++) {
             comparisons.add(Comparison.of(conversations.get(i), generated.replies().get(i).text()));
         }
+        return judge(comparisons, generated.generatedTokens(), generated.tokensPerSecond(), progress);
+    }
+
+    /** The judge's verdicts on replies already written, tallied; the generation figures are passed through. */
+    JudgeOutcome judge(List<Comparison> comparisons, int generatedTokens, double tokensPerSecond, Progress progress)
+            throws InterruptedException {
         List<Judgement> judgements = judgeAll(comparisons, progress);
 
         List<VerdictRecord> records = new ArrayList<>();
@@ -86,11 +94,10 @@ public final class JudgeStep {
         JudgeTally.Result t = JudgeTally.tally(tallied, maxFailedFraction);
         FailureCategory category = t.failedTooOften() ? blame(judgements, t.validVerdicts()) : null;
         return new JudgeOutcome(judge.name(), t.score(), t.validVerdicts(), t.failed(), t.generatedWins(), category,
-                category == null ? null : failureReason(judgements), List.copyOf(records), generated.generatedTokens(),
-                generated.tokensPerSecond());
+                category == null ? null : failureReason(judgements), List.copyOf(records), generatedTokens, tokensPerSecond);
     }
 
-    /** Judgements in comparison order; blank replies fail without asking the judge. */
+    /** Judgements in comparison order. */
     private List<Judgement> judgeAll(List<Comparison> comparisons, Progress progress) throws InterruptedException {
         Judgement[] out = new Judgement[comparisons.size()];
         if (comparisons.isEmpty()) return List.of();
@@ -101,9 +108,7 @@ public final class JudgeStep {
                 int index = i;
                 Comparison c = comparisons.get(i);
                 done.submit(() -> {
-                    out[index] = c.generated().isBlank()
-                            ? new Judgement.Failed(FailureKind.REPLY_UNUSABLE, "the model wrote an empty reply")
-                            : judgeSafely(c);
+                    out[index] = judgeSafely(c);
                     return index;
                 });
             }

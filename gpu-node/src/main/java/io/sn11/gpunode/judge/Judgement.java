@@ -14,7 +14,7 @@ public sealed interface Judgement {
         JUDGE_UNAVAILABLE,
         /** A judge answered, but not with a valid verdict (malformed JSON, missing or unknown fields). */
         JUDGE_INVALID_ANSWER,
-        /** The model's reply made a verdict impossible: empty, or the judge refused to look at it. */
+        /** The judge refused to give a verdict on the model's reply (a refusal, or its content filter). */
         REPLY_UNUSABLE
     }
 }

@@ -101,6 +101,29 @@ class JudgeStepTest {
     }
 
     @Test
+    void emptyRepliesAreJudgedLikeAnyOtherAndLose() throws Exception {
+        // What a model that stops at once writes: nothing. The judge sees it, and it loses; no judgement failed.
+        List<Comparison> empty = TEN.stream().map(c -> Comparison.of(c, "")).toList();
+        List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        OfflineJudge offline = new OfflineJudge();
+        Judge watched = new Judge() {
+            @Override public String name() { return offline.name(); }
+            @Override public int maxConcurrency() { return 1; }
+            @Override public Judgement judge(Comparison c) {
+                seen.add(c.generated());
+                return offline.judge(c);
+            }
+        };
+        JudgeOutcome o = new JudgeStep(watched, GENERATION, 0.1).judge(empty, 0, 0, (phase, f) -> {});
+        assertEquals(java.util.Collections.nCopies(10, ""), seen);
+        assertTrue(o.succeeded(), o.failureReason());
+        assertEquals(10, o.validVerdicts());
+        assertEquals(0, o.failed());
+        assertEquals(0.0, o.score());
+        assertTrue(o.verdicts().stream().allMatch(v -> v.error() == null && "original".equals(v.realism())), o.verdicts()::toString);
+    }
+
+    @Test
     void tallyMatchesHandWorkedNumbers() throws Exception {
         // wins per sample: 3, 2, 1, 0, 0, 1, 1, 1, 1 and one failure: 10 wins / (3 x 9) = 0.370370...
         Side G = Side.GENERATED, O = Side.ORIGINAL, T = Side.TIE;
