@@ -1,12 +1,8 @@
 package io.sn11.coordinator.http;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.domain.ModelDetails;
@@ -48,8 +44,6 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.MediaType;
-import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
@@ -57,8 +51,6 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.scaladsl.model.EntityStreamException;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.PersistenceQuery;
@@ -82,8 +74,7 @@ public final class HttpApi extends AllDirectives {
   private final ReadSide readSide;
   private final Executor blocking;
   private final ObjectMapper mapper;
-  /** Request bodies only: the mapper itself also reads what this node wrote (stored verdicts) and stays as it is. */
-  private final ObjectReader bodyReader;
+  private final JsonBodies bodies;
   private final JsonViews views;
   private final AdminTokens adminTokens;
   private final TokenBuckets openSubmissionLimiter;
@@ -110,7 +101,6 @@ public final class HttpApi extends AllDirectives {
     this.blocking = blocking;
     this.mapper = mapper;
     this.views = new JsonViews(mapper);
-    this.bodyReader = mapper.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     this.adminTokens = new AdminTokens(settings.adminTokens());
     this.openSubmissionLimiter = new TokenBuckets(settings.openRatePerHotkeyPerHour(), Duration.ofHours(1), System::nanoTime);
     this.metrics = Sn11Metrics.get(system);
@@ -124,6 +114,7 @@ public final class HttpApi extends AllDirectives {
                       return new TokenBuckets(limit.requests(), limit.per(), System::nanoTime);
                     }));
     this.materializer = Materializer.matFromSystem(system);
+    this.bodies = new JsonBodies(mapper, settings.maxBodyBytes(), settings.askTimeout(), materializer);
     this.database = new DatabaseProbe(system, readSide::databaseAnswers, blocking);
   }
 
@@ -521,58 +512,13 @@ public final class HttpApi extends AllDirectives {
   }
 
 
-  /**
-   * Reads a JSON body (Content-Type application/json, 415 otherwise) of at most max-body-bytes and hands it,
-   * with the bearer token if any, to the route.
-   */
+  /** Reads the JSON body (see {@link JsonBodies}) and hands it, with the bearer token if any, to the route. */
   private Route withBody(BodyHandler handler) {
     return optionalHeaderValueByName(
         "Authorization",
         authorization ->
             extractRequestEntity(
-                entity ->
-                    respond(
-                        () -> {
-                          MediaType mediaType = entity.getContentType().mediaType();
-                          if (!MediaTypes.APPLICATION_JSON.equals(mediaType)) {
-                            throw new ApiException(
-                                StatusCodes.UNSUPPORTED_MEDIA_TYPE, "Content-Type", "the request body must be sent as application/json, was " + mediaType);
-                          }
-                          if (entity.getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) throw tooLarge();
-                          return entity
-                              .withSizeLimit(settings.maxBodyBytes())
-                              .toStrict(settings.askTimeout().toMillis(), materializer)
-                              .thenCompose(strict -> handler.handle(jsonBody(strict.getData().toArray()), authorization.flatMap(HttpApi::bearerToken)));
-                        })));
-  }
-
-  /**
-   * A request body as JSON, read strictly: a key given twice or anything after the JSON value is refused
-   * rather than resolved by a guess (the last key winning, the rest ignored).
-   */
-  private JsonNode jsonBody(byte[] data) {
-    try (JsonParser parser = bodyReader.createParser(data)) {
-      JsonNode body;
-      try {
-        body = bodyReader.readTree(parser);
-      } catch (JsonProcessingException e) {
-        JsonLocation at = e.getLocation();
-        throw ApiException.badField(
-            null, "the request body is not valid JSON at line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " + e.getOriginalMessage());
-      }
-      if (nothingFollows(parser)) return body == null ? MissingNode.getInstance() : body;
-      throw ApiException.badField(null, "the request body has data after the JSON value");
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("reading a request body from memory", e);
-    }
-  }
-
-  private static boolean nothingFollows(JsonParser parser) {
-    try {
-      return parser.nextToken() == null;
-    } catch (java.io.IOException notJson) {
-      return false;
-    }
+                entity -> respond(() -> bodies.read(entity).thenCompose(body -> handler.handle(body, authorization.flatMap(HttpApi::bearerToken))))));
   }
 
   @FunctionalInterface
@@ -662,12 +608,8 @@ public final class HttpApi extends AllDirectives {
     }
     if (cause instanceof ApiException api) return api.response();
     if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
-    if (cause instanceof EntityStreamSizeException) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge().getMessage());
-    if (cause instanceof EntityStreamException unreadable) {
-      // A malformed or cut-off body (chunk framing): the client's fault, one line and no stack trace.
-      log.info("refused a request whose body could not be read: {}", unreadable.info().summary());
-      return error(StatusCodes.BAD_REQUEST, null, "the request body could not be read: " + unreadable.info().summary());
-    }
+    ApiException unreadableBody = bodies.refusal(cause);
+    if (unreadableBody != null) return unreadableBody.response();
     if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
     if (cause instanceof SQLException) return databaseUnavailable();
     log.error("request failed", cause);
@@ -676,10 +618,6 @@ public final class HttpApi extends AllDirectives {
 
   private HttpResponse databaseUnavailable() {
     return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
-  }
-
-  private ApiException tooLarge() {
-    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + settings.maxBodyBytes() + " bytes");
   }
 
   private HttpResponse unauthorized() {
