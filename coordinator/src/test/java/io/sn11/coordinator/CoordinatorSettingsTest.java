@@ -12,7 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Admin tokens from the configuration, the environment's variable and token files, all valid at once. */
+/** Admin tokens from the configuration, the environment's variable and token files, all valid at once; connection caps. */
 class CoordinatorSettingsTest {
   @TempDir Path dir;
 
@@ -33,5 +33,18 @@ class CoordinatorSettingsTest {
     IllegalArgumentException error =
         assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.admin-token-files", List.of(missing.toString()))));
     assertTrue(error.getMessage().contains(missing.toString()), error.getMessage());
+  }
+
+  @Test
+  void connectionCapsDefaultToRoomForALoadTestFromOneAddressAndMustFitTogether() {
+    CoordinatorSettings.Connections defaults = settings(Map.of()).connections();
+    assertEquals(new CoordinatorSettings.Connections(1024, 64, java.time.Duration.ofSeconds(10)), defaults);
+    IllegalArgumentException error =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> settings(Map.of("sn11.coordinator.http.max-connections", 8, "sn11.coordinator.http.max-connections-per-address", 9)));
+    assertTrue(error.getMessage().contains("max-connections-per-address must be in 1..max-connections"), error.getMessage());
+    error = assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.http.header-read-timeout", "0s")));
+    assertTrue(error.getMessage().contains("header-read-timeout must be > 0"), error.getMessage());
   }
 }
