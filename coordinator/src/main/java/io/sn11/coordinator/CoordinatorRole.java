@@ -12,6 +12,7 @@ import io.sn11.coordinator.dispatch.Dispatcher;
 import io.sn11.coordinator.evaluation.HotkeySubmissions;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
+import io.sn11.coordinator.http.ApiServer;
 import io.sn11.coordinator.http.HttpApi;
 import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.ReadSideProjection;
@@ -28,16 +29,6 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.security.KeyStore;
-import java.security.SecureRandom;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import org.apache.pekko.http.javadsl.ConnectionContext;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBuilder;
-import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
  * The coordinator role: schema migrations, the sharded entities, the read-side projection and the HTTP
@@ -86,29 +77,9 @@ public final class CoordinatorRole implements Sn11Node.Role {
             readSide,
             blocking,
             jsonMapper());
-    ServerBinding binding =
-        serverAt(system, settings)
-            .bind(api.routes())
-            .toCompletableFuture()
-            .get(30, TimeUnit.SECONDS);
-    binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
-    httpAddress = binding.localAddress();
-  }
-
-  /** The API's server: HTTPS with the configured key store, else plain HTTP. */
-  private static ServerBuilder serverAt(ActorSystem<?> system, CoordinatorSettings settings) throws Exception {
-    ServerBuilder server = Http.get(system).newServerAt(settings.httpHost(), settings.httpPort());
-    CoordinatorSettings.Tls tls = settings.tls();
-    if (tls == null) return server;
-    KeyStore keyStore = KeyStore.getInstance(tls.keyStoreType());
-    try (InputStream in = Files.newInputStream(tls.keyStore())) {
-      keyStore.load(in, tls.keyStorePassword());
-    }
-    KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    keys.init(keyStore, tls.keyStorePassword());
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(keys.getKeyManagers(), null, new SecureRandom());
-    return server.enableHttps(ConnectionContext.httpsServer(context));
+    ApiServer server = ApiServer.bind(system, settings, api.routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    server.addToCoordinatedShutdown(Duration.ofSeconds(10));
+    httpAddress = server.localAddress();
   }
 
   /** Where the HTTP API listens (the real port when 0 was configured); null before start. */

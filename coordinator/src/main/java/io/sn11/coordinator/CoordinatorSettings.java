@@ -13,6 +13,7 @@ public record CoordinatorSettings(
     int httpPort,
     long maxBodyBytes,
     Duration askTimeout,
+    Connections connections,
     Tls tls,
     RateLimits rateLimits,
     List<String> adminTokens,
@@ -28,6 +29,16 @@ public record CoordinatorSettings(
     WeightsSettings weights,
     ValidatorReports validatorReports,
     Database database) {
+
+  /**
+   * What one client can hold of the API's connections.
+   *
+   * @param max open connections in all; beyond it new ones are closed at once
+   * @param maxPerAddress open connections from one client address; beyond it its new ones are closed at once
+   * @param headerReadTimeout from a connection's open, or the end of its last response, until the next
+   *     request's header is complete; an idle or slow connection is closed after it
+   */
+  public record Connections(int max, int maxPerAddress, Duration headerReadTimeout) {}
 
   /** HTTPS for the API: the key store with the server's key and certificate chain; null when plain HTTP. */
   public record Tls(java.nio.file.Path keyStore, String keyStoreType, char[] keyStorePassword) {
@@ -160,6 +171,7 @@ public record CoordinatorSettings(
             c.getInt("http.port"),
             c.getBytes("http.max-body-bytes"),
             c.getDuration("http.ask-timeout"),
+            new Connections(c.getInt("http.max-connections"), c.getInt("http.max-connections-per-address"), c.getDuration("http.header-read-timeout")),
             tls(c.getConfig("http.tls")),
             rateLimits(c.getConfig("http.rate-limits")),
             List.copyOf(tokens),
@@ -266,6 +278,13 @@ public record CoordinatorSettings(
   private void validate() {
     require(httpPort >= 0 && httpPort <= 65535, "sn11.coordinator.http.port must be in 0..65535");
     require(maxBodyBytes > 0, "sn11.coordinator.http.max-body-bytes must be > 0");
+    require(connections.max() > 0, "sn11.coordinator.http.max-connections must be > 0");
+    require(
+        connections.maxPerAddress() > 0 && connections.maxPerAddress() <= connections.max(),
+        "sn11.coordinator.http.max-connections-per-address must be in 1..max-connections");
+    require(
+        !connections.headerReadTimeout().isNegative() && !connections.headerReadTimeout().isZero(),
+        "sn11.coordinator.http.header-read-timeout must be > 0");
     require(openRatePerHotkeyPerHour > 0, "sn11.coordinator.submissions.open-rate-per-hotkey-per-hour must be > 0");
     require(windowBlocks >= 0, "sn11.coordinator.submissions.window-blocks must be >= 0");
     require(epochStartBlock >= 0, "sn11.coordinator.submissions.epoch-start-block must be >= 0");

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Admin tokens from the configuration, the environment's variable and token files, all valid at once;
  * the weights' burn, chain reference and fold schedule, refused at start-up when out of range; database
- * URLs whose commits would be acknowledged before they are written are refused.
+ * URLs whose commits would be acknowledged before they are written are refused; connection caps.
  */
 class CoordinatorSettingsTest {
   @TempDir Path dir;
@@ -116,5 +116,18 @@ class CoordinatorSettingsTest {
     }
     assertEquals(CoordinatorSettings.Dialect.H2, settings(Map.of("sn11.database.url", h2 + ";write_delay=0")).database().dialect());
     assertEquals(CoordinatorSettings.Dialect.POSTGRES, settings(Map.of("sn11.database.url", "jdbc:postgresql://127.0.0.1:5432/sn11")).database().dialect());
+  }
+
+  @Test
+  void connectionCapsDefaultToRoomForALoadTestFromOneAddressAndMustFitTogether() {
+    CoordinatorSettings.Connections defaults = settings(Map.of()).connections();
+    assertEquals(new CoordinatorSettings.Connections(1024, 64, java.time.Duration.ofSeconds(10)), defaults);
+    IllegalArgumentException error =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> settings(Map.of("sn11.coordinator.http.max-connections", 8, "sn11.coordinator.http.max-connections-per-address", 9)));
+    assertTrue(error.getMessage().contains("max-connections-per-address must be in 1..max-connections"), error.getMessage());
+    error = assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.http.header-read-timeout", "0s")));
+    assertTrue(error.getMessage().contains("header-read-timeout must be > 0"), error.getMessage());
   }
 }

@@ -185,9 +185,11 @@ final class LoadBenchmark {
         "sn11.coordinator.http.host", "127.0.0.1",
         "sn11.coordinator.http.port", 0,
         "sn11.coordinator.admin-tokens", List.of(token),
-        // One client address sends the whole load: the per-client limits would measure themselves.
+        // One client address sends the whole load, a connection per user: the per-client limits would measure themselves.
         "sn11.coordinator.http.rate-limits.default.requests", Integer.MAX_VALUE,
-        "sn11.coordinator.http.rate-limits.routes.check_model.requests", Integer.MAX_VALUE);
+        "sn11.coordinator.http.rate-limits.routes.check_model.requests", Integer.MAX_VALUE,
+        "sn11.coordinator.http.max-connections", Math.max(users, 1024),
+        "sn11.coordinator.http.max-connections-per-address", Math.max(users, 1024));
   }
 
   private List<SyntheticModel> submitModelsToRead(ApiClient api) throws Exception {

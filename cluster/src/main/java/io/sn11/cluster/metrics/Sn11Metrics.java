@@ -21,6 +21,10 @@ public final class Sn11Metrics implements Extension {
 
   /** HTTP requests by route and status, with their latency. */
   public final Histogram httpRequests;
+  /** Open connections of the HTTP API. */
+  public final Gauge httpConnections;
+  /** HTTP API connections the server closed itself, by reason: a connection cap, or the header-read deadline. */
+  public final Counter httpConnectionsClosed;
   /** Evaluation attempts started, completed and failed (by category), counted once each by the dispatcher. */
   public final Counter evaluations;
   /** Models by status, as the dispatcher last read the read side. */
@@ -39,6 +43,13 @@ public final class Sn11Metrics implements Extension {
   private Sn11Metrics(ActorSystem<?> system) {
     httpRequests =
         Histogram.builder().name("sn11_http_request_seconds").help("HTTP requests by route and status").labelNames("route", "status").register(registry);
+    httpConnections = Gauge.builder().name("sn11_http_connections").help("Open connections of the HTTP API").register(registry);
+    httpConnectionsClosed =
+        Counter.builder()
+            .name("sn11_http_connections_closed_total")
+            .help("HTTP API connections the server closed itself: over a connection cap (refused at once) or past the header-read deadline")
+            .labelNames("reason")
+            .register(registry);
     evaluations =
         Counter.builder().name("sn11_evaluation_attempts_total").help("Evaluation attempts started, completed and failed (failed attempts may be re-queued)").labelNames("outcome", "category").register(registry);
     queue = Gauge.builder().name("sn11_models").help("Models by status").labelNames("status").register(registry);

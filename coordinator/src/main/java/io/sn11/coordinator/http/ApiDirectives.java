@@ -3,7 +3,6 @@ package io.sn11.coordinator.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.metrics.Sn11Metrics;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.coordinator.readside.ReadSide;
@@ -33,7 +32,6 @@ import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.stream.Materializer;
 import org.slf4j.Logger;
@@ -56,6 +54,7 @@ abstract class ApiDirectives extends AllDirectives {
   private final Map<String, TokenBuckets> rateLimits;
   private final Sn11Metrics metrics;
   final Materializer materializer;
+  private final JsonBodies bodies;
   private final DatabaseProbe database;
 
   ApiDirectives(ActorSystem<?> system, CoordinatorSettings settings, ReadSide readSide, Executor blocking, ObjectMapper mapper) {
@@ -76,6 +75,7 @@ abstract class ApiDirectives extends AllDirectives {
                       return new TokenBuckets(limit.requests(), limit.per(), System::nanoTime);
                     }));
     this.materializer = Materializer.matFromSystem(system);
+    this.bodies = new JsonBodies(mapper, settings.askTimeout(), materializer);
     this.database = new DatabaseProbe(system, readSide::databaseAnswers, blocking);
   }
 
@@ -117,7 +117,7 @@ abstract class ApiDirectives extends AllDirectives {
             .addHeader(RetryAfter.create(retryAfter)));
   }
 
-  /** Reads a JSON body of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
+  /** Reads a JSON body (see {@link JsonBodies}) of at most max-body-bytes and hands it, with the bearer token if any, to the route. */
   Route withBody(BodyHandler handler) {
     return withBody(settings.maxBodyBytes(), handler);
   }
@@ -128,24 +128,7 @@ abstract class ApiDirectives extends AllDirectives {
         "Authorization",
         authorization ->
             extractRequestEntity(
-                entity ->
-                    respond(
-                        () -> {
-                          if (entity.getContentLengthOption().orElse(0L) > maxBytes) throw tooLarge(maxBytes);
-                          return entity
-                              .withSizeLimit(maxBytes)
-                              .toStrict(settings.askTimeout().toMillis(), materializer)
-                              .thenCompose(
-                                  strict -> {
-                                    JsonNode body;
-                                    try {
-                                      body = mapper.readTree(strict.getData().toArray());
-                                    } catch (java.io.IOException e) {
-                                      throw ApiException.badField(null, "the request body is not valid JSON");
-                                    }
-                                    return handler.handle(body, authorization.flatMap(HttpApi::bearerToken));
-                                  });
-                        })));
+                entity -> respond(() -> bodies.read(entity, maxBytes).thenCompose(body -> handler.handle(body, authorization.flatMap(HttpApi::bearerToken))))));
   }
 
   @FunctionalInterface
@@ -239,13 +222,14 @@ abstract class ApiDirectives extends AllDirectives {
     while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
       cause = cause.getCause();
     }
-    if (cause instanceof ApiException api) return error(api.status(), api.field(), api.getMessage());
+    if (cause instanceof ApiException api) return api.response();
     if (cause instanceof StatusReply.ErrorMessage refused) return error(StatusCodes.CONFLICT, null, refused.getMessage());
     if (cause instanceof WeightsService.BlockRefused refused) {
       boolean conflict = refused.reason() == WeightsService.BlockRefused.Reason.NOT_AFTER_LAST_FOLD;
       return error(conflict ? StatusCodes.CONFLICT : StatusCodes.BAD_REQUEST, "current_block", refused.getMessage());
     }
-    if (cause instanceof EntityStreamSizeException tooLong) return error(StatusCodes.PAYLOAD_TOO_LARGE, null, tooLarge(tooLong.limit()).getMessage());
+    ApiException unreadableBody = bodies.refusal(cause);
+    if (unreadableBody != null) return unreadableBody.response();
     if (cause instanceof TimeoutException) return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the cluster did not answer in time; retry later");
     if (cause instanceof SQLException) return databaseUnavailable();
     log.error("request failed", cause);
@@ -256,18 +240,12 @@ abstract class ApiDirectives extends AllDirectives {
     return error(StatusCodes.SERVICE_UNAVAILABLE, null, "the database is unavailable; retry later");
   }
 
-  private static ApiException tooLarge(long maxBytes) {
-    return new ApiException(StatusCodes.PAYLOAD_TOO_LARGE, null, "the request body exceeds " + maxBytes + " bytes");
-  }
-
   HttpResponse unauthorized() {
     return error(StatusCodes.UNAUTHORIZED, "Authorization", "an admin token is required: Authorization: Bearer <token>");
   }
 
   HttpResponse error(StatusCode status, String field, String detail) {
-    ObjectNode body = mapper.createObjectNode().put("detail", detail);
-    if (field != null) body.put("field", field);
-    return json(status, body);
+    return new ApiException(status, field, detail).response();
   }
 
   CompletionStage<HttpResponse> ok(CompletionStage<? extends JsonNode> body) {

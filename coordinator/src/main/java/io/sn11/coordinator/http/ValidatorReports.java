@@ -2,6 +2,7 @@ package io.sn11.coordinator.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sn11.coordinator.readside.ReadSide;
 import java.time.Instant;
@@ -47,7 +48,9 @@ final class ValidatorReports {
     String coldkey = headers.optionalSs58("Coldkey");
     String commit = headers.optionalMatching("Git-Commit", VERSION, VERSION_RULE);
     String version = headers.optionalMatching("Bittensor-Version", VERSION, VERSION_RULE);
-    if (payload == null || !payload.isObject()) throw ApiException.badField(null, "the telemetry payload must be a JSON object");
+    // The older validator posts telemetry without a payload (json=None: no body): a report of its headers alone.
+    if (payload.isMissingNode()) payload = JsonNodeFactory.instance.objectNode();
+    if (!payload.isObject()) throw ApiException.badField(null, "the telemetry payload must be a JSON object");
     Long block = RequestFields.ofJson(payload).optionalLongInRange("current_block", 0, RequestFields.MAX_BLOCK);
     return new ReadSide.ValidatorReport(at, TELEMETRY, hotkey, toInteger(uid), coldkey, commit, version, block, text(payload));
   }

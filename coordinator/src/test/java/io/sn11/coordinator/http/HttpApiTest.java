@@ -238,6 +238,41 @@ class HttpApiTest {
   }
 
   @Test
+  void checkModelRefusesADuplicateKeyAndDataAfterTheJsonValue() throws Exception {
+    Model m = model("strict", "json", hotkey("strict-json"), 10);
+    String body = m.json().toString();
+    // The same value twice: a lenient parser would keep the last one and accept the submission.
+    String duplicate = body.substring(0, body.length() - 1) + ",\"repo_name\":\"json\"}";
+    Answer answer = api.post("/check_model", duplicate, "Authorization", "Bearer " + TOKEN).expectError(400, null);
+    assertTrue(answer.detail().contains("Duplicate field 'repo_name'"), answer.detail());
+    for (String trailing : List.of(" {}", "\n{\"block\": 11}", "garbage")) {
+      answer = api.post("/check_model", body + trailing, "Authorization", "Bearer " + TOKEN).expectError(400, null);
+      assertTrue(answer.detail().contains("after the JSON value"), answer.detail());
+    }
+    api.get("/models/" + m.hash()).expectError(404, null);
+  }
+
+  @Test
+  void aBodyThatIsNotSentAsJsonIsRefusedWith400NamingItsContentType() throws Exception {
+    Model m = model("strict", "media-type", hotkey("strict-media-type"), 10);
+    for (String contentType : List.of("text/plain", "application/x-www-form-urlencoded", "application/xml", "application/octet-stream")) {
+      Answer answer = api.send(submissionAs(contentType, m)).expectError(400, "Content-Type");
+      assertTrue(answer.detail().contains("application/json") && answer.detail().contains(contentType), answer.detail());
+    }
+    api.get("/models/" + m.hash()).expectError(404, null);
+    // A charset parameter is still JSON.
+    api.send(submissionAs("application/json; charset=utf-8", m)).expect(200);
+  }
+
+  private static HttpRequest submissionAs(String contentType, Model m) {
+    return api.request("/check_model")
+        .header("Content-Type", contentType)
+        .header("Authorization", "Bearer " + TOKEN)
+        .POST(HttpRequest.BodyPublishers.ofString(m.json().toString()))
+        .build();
+  }
+
+  @Test
   void oneModelPerHotkeyPerWindowUnlessTheLastOneFailed() throws Exception {
     String key = hotkey("window");
     Model first = model("window", "first", key, 1_000);

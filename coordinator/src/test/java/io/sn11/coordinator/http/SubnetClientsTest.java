@@ -18,6 +18,7 @@ import io.sn11.coordinator.http.ApiNode.Model;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.net.http.HttpRequest;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -283,6 +284,19 @@ class SubnetClientsTest {
     // An event with a failure's stack trace, as the validator sends it, fits.
     String trace = "Traceback (most recent call last):\\n  File \\\"neurons/validator.py\\\", line 412\\n".repeat(40);
     assertEquals(2, event(validator, 12, "{\"validator_loop_error\": \"boom\", \"stacktrace\": \"" + trace + "\"}").status() / 100);
+  }
+
+  @Test
+  void theOlderValidatorsTelemetryWithoutAPayloadIsStored() throws Exception {
+    // telemetry_report(local_metadata) without a payload: requests.post(json=None) sends no body and no
+    // Content-Type; the subnet's server reads the body in a try and stores the headers either way.
+    String validator = hotkey("validator-without-payload");
+    HttpRequest bare = api.request("/telemetry_report").POST(HttpRequest.BodyPublishers.noBody()).headers(metadataHeaders(validator, 7)).build();
+    Answer answer = api.send(bare);
+    assertEquals(2, answer.status() / 100, answer.raw());
+    JsonNode row = validatorRow(validator);
+    assertNotNull(row, "listed after a report without a payload");
+    assertEquals(7, row.path("uid").asInt());
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.sn11.coordinator.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sn11.cluster.testing.TestKeyStores;
 import java.io.InputStream;
@@ -12,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
@@ -37,7 +39,9 @@ class TlsTest {
             Map.of(
                 "sn11.coordinator.http.tls.enabled", true,
                 "sn11.coordinator.http.tls.key-store", keyStore.toString(),
-                "sn11.coordinator.http.tls.key-store-password", PASSWORD),
+                "sn11.coordinator.http.tls.key-store-password", PASSWORD,
+                // Time for a cold JVM's first handshake, which the header deadline includes.
+                "sn11.coordinator.http.header-read-timeout", "5s"),
             List.of());
   }
 
@@ -65,5 +69,12 @@ class TlsTest {
 
     // Plain HTTP on the same port gets no answer a client could mistake for the API's.
     assertThrows(java.io.IOException.class, () -> api.client().send(HttpRequest.newBuilder(api.base().resolve("/hc")).GET().build(), HttpResponse.BodyHandlers.ofString()));
+  }
+
+  @Test
+  void aConnectionThatNeverStartsTheHandshakeIsClosedAfterTheHeaderDeadline() throws Exception {
+    try (RawConnection idle = RawConnection.open(api.base(), "127.0.0.31")) {
+      assertTrue(idle.closedByServerWithin(Duration.ofSeconds(30)), "an idle connection to the HTTPS port stayed open");
+    }
   }
 }
