@@ -21,7 +21,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -268,6 +270,39 @@ class EvaluationClusterTest {
 
       coordinator.adminPost("/evaluate_model", next.json()).expect(200);
       assertEquals(1, awaitStatus(next, "COMPLETED").path("details").path("attempt").asInt());
+    }
+  }
+
+  /**
+   * An attempt the coordinator no longer runs (here: a result imported meanwhile) is stopped by its worker, which takes
+   * the next model at once instead of evaluating on for nothing.
+   */
+  @Test
+  void aWorkerWhoseAttemptIsOverStopsItAndTakesTheNextModel() throws Exception {
+    CountDownLatch stopped = new CountDownLatch(2);
+    Evaluator runsUntilStopped =
+        (assignment, progress) -> {
+          progress.running();
+          try {
+            while (true) {
+              progress.progress("eval", 0.5);
+              Thread.sleep(20);
+            }
+          } catch (InterruptedException | CancellationException e) {
+            stopped.countDown();
+            throw e;
+          }
+        };
+    Model superseded = model("tiny-llama", "superseded-while-running");
+    Model next = model("tiny-llama", "taken-after-a-superseded-one");
+    try (Sn11Node gpuNode = startGpuNode("gpu-superseded", new GpuNodeRole(config -> runsUntilStopped))) {
+      coordinator.adminPost("/evaluate_model", superseded.json()).expect(200);
+      awaitStatus(superseded, "RUNNING");
+      coordinator.importJudgeScore(superseded, 0.5).expect(200);
+      coordinator.adminPost("/evaluate_model", next.json()).expect(200);
+      awaitStatus(next, "RUNNING");
+      coordinator.importJudgeScore(next, 0.5).expect(200);
+      assertTrue(stopped.await(EVALUATION_DEADLINE.toSeconds(), TimeUnit.SECONDS), "both evaluations were stopped");
     }
   }
 }

@@ -14,6 +14,7 @@ import io.sn11.cluster.work.EvaluationWork.Heartbeat;
 import io.sn11.cluster.work.EvaluationWork.Job;
 import io.sn11.cluster.work.EvaluationWork.Progress;
 import io.sn11.cluster.work.EvaluationWork.Report;
+import io.sn11.cluster.work.EvaluationWork.ReportAnswer;
 import io.sn11.cluster.work.EvaluationWork.Running;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.coordinator.CoordinatorSettings;
@@ -322,7 +323,13 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     askEntity(report.hash(), entityCommand(report.attempt(), report.update()))
         .whenComplete(
             (state, failure) ->
-                report.replyTo().tell(failure == null ? StatusReply.ack() : StatusReply.error("not recorded: " + failure.getMessage())));
+                report.replyTo().tell(failure == null ? StatusReply.success(answer(report, state)) : StatusReply.error("not recorded: " + failure.getMessage())));
+  }
+
+  /** Whether the reporting worker should go on: not once its attempt is no longer the one the entity runs. */
+  private static ReportAnswer answer(Report report, ModelEvaluation.State state) {
+    boolean current = state.attempt() == report.attempt() && (state.status() == ModelStatus.PRECHECK || state.status() == ModelStatus.RUNNING);
+    return current || report.update().isFinal() ? ReportAnswer.RECORDED : ReportAnswer.ATTEMPT_OVER;
   }
 
   private static Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> entityCommand(int attempt, Update update) {
