@@ -112,7 +112,8 @@ final class EvaluationProcess {
     }
   }
 
-  private List<String> command(EvaluationJob job) {
+  /** The evaluation JVM's command line: this JVM's java and class path, the memory limits, the model named for ps. */
+  List<String> command(EvaluationJob job) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-D" + EvaluateChildCommand.MODEL_PROPERTY + "=" + job.hash());

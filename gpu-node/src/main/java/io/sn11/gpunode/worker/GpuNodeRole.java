@@ -125,7 +125,7 @@ public final class GpuNodeRole implements Sn11Node.Role {
   }
 
   /** What an evaluation JVM reads its settings from: the blocks it uses, resolved, nothing else of the node's. */
-  private static String childSettings(Config config) {
+  static String childSettings(Config config) {
     Config used = config.withOnlyPath("sn11.gpu-node").withFallback(config.withOnlyPath("sn11.judge")).withFallback(config.withOnlyPath("sn11.scoring"));
     return used.root().render(ConfigRenderOptions.concise());
   }
