@@ -66,8 +66,8 @@ public final class EvaluationChild {
         };
     Update outcome;
     try {
-      outcome = ModelScoring.fromConfig(ConfigFactory.parseString(job.settings()).withFallback(ConfigFactory.defaultReference()).resolve())
-          .score(job, progress);
+      // The node rendered its settings resolved and complete: no libraries' reference.conf to read here (a second at start).
+      outcome = ModelScoring.fromConfig(ConfigFactory.parseString(job.settings())).score(job, progress);
     } catch (Throwable crash) { // the node is told why, whatever it was
       haltIfOutOfMemory(crash);
       crash.printStackTrace();
