@@ -74,7 +74,6 @@ final class EvaluationProcess {
     try {
       send(job, child.getOutputStream());
       boolean running = false;
-      Update outcome = null;
       for (Optional<String> line = lines.take(); line.isPresent(); line = lines.take()) {
         Optional<Update> update = EvaluationChild.parse(line.get());
         if (update.isEmpty()) {
@@ -85,11 +84,10 @@ final class EvaluationProcess {
         } else if (update.get() instanceof Progress p) {
           progress.progress(p.phase(), p.fraction());
         } else if (update.get().isFinal()) {
-          outcome = update.get();
+          return update.get(); // all it had to say: one still exiting is ended below
         }
       }
       int exit = child.waitFor();
-      if (outcome != null) return outcome;
       child.descendants().forEach(ProcessHandle::destroyForcibly); // they may hold its standard error open
       errorReader.join();
       Update ended = ended(exit, running, errors);
