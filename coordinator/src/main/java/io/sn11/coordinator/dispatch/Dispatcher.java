@@ -14,7 +14,6 @@ import io.sn11.cluster.work.EvaluationWork.Heartbeat;
 import io.sn11.cluster.work.EvaluationWork.Job;
 import io.sn11.cluster.work.EvaluationWork.Progress;
 import io.sn11.cluster.work.EvaluationWork.Report;
-import io.sn11.cluster.work.EvaluationWork.ReportAnswer;
 import io.sn11.cluster.work.EvaluationWork.Running;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.coordinator.CoordinatorSettings;
@@ -22,6 +21,7 @@ import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.ReadSide.AttemptRow;
+import org.apache.pekko.Done;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -321,15 +321,15 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
       leases.put(report.hash(), lease.renewedUntil(clock.instant().plus(dispatch.leaseTimeout()), lease.worker(), lease.workerRef()));
     }
     askEntity(report.hash(), entityCommand(report.attempt(), report.update()))
-        .whenComplete(
-            (state, failure) ->
-                report.replyTo().tell(failure == null ? StatusReply.success(answer(report, state)) : StatusReply.error("not recorded: " + failure.getMessage())));
+        .whenComplete((state, failure) -> report.replyTo().tell(answer(report, state, failure)));
   }
 
-  /** Whether the reporting worker should go on: not once its attempt is no longer the one the entity runs. */
-  private static ReportAnswer answer(Report report, ModelEvaluation.State state) {
-    boolean current = state.attempt() == report.attempt() && (state.status() == ModelStatus.PRECHECK || state.status() == ModelStatus.RUNNING);
-    return current || report.update().isFinal() ? ReportAnswer.RECORDED : ReportAnswer.ATTEMPT_OVER;
+  /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */
+  private static StatusReply<Done> answer(Report report, ModelEvaluation.State state, Throwable failure) {
+    if (failure != null) return StatusReply.error("not recorded: " + failure.getMessage());
+    boolean running = state.attempt() == report.attempt() && (state.status() == ModelStatus.PRECHECK || state.status() == ModelStatus.RUNNING);
+    if (running || report.update().isFinal()) return StatusReply.ack();
+    return StatusReply.error(EvaluationWork.ATTEMPT_OVER + ": model " + report.hash() + " is " + state.status() + " at attempt " + state.attempt());
   }
 
   private static Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> entityCommand(int attempt, Update update) {

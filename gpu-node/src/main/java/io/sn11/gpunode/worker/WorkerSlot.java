@@ -10,7 +10,6 @@ import io.sn11.cluster.work.EvaluationWork.Completed;
 import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Job;
 import io.sn11.cluster.work.EvaluationWork.Progress;
-import io.sn11.cluster.work.EvaluationWork.ReportAnswer;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,6 +17,7 @@ import java.time.Instant;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiFunction;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.delivery.ConsumerController;
@@ -63,7 +63,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     INSTANCE
   }
 
-  private record ProgressAnswered(int attempt, ReportAnswer answer) implements Command {}
+  private record ProgressAnswered(int attempt, boolean attemptOver) implements Command {}
 
   private record FinalAnswered(int attempt, Throwable failure) implements Command {}
 
@@ -236,13 +236,13 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     current.lastProgressSent = now;
     // Progress is best effort: a lost one is superseded by the next.
     int attempt = reported.attempt();
-    send(update, (answer, failure) -> new ProgressAnswered(attempt, failure == null ? answer : ReportAnswer.RECORDED));
+    send(update, (done, failure) -> new ProgressAnswered(attempt, EvaluationWork.isAttemptOver(failure)));
     return this;
   }
 
   /** An attempt the coordinator no longer runs (abandoned, superseded) is stopped: its evaluation JVM killed, the next job taken. */
   private Behavior<Command> onProgressAnswered(ProgressAnswered answered) {
-    if (answered.answer() == ReportAnswer.ATTEMPT_OVER && isCurrent(answered.attempt()) && current.outcome == null) {
+    if (answered.attemptOver() && isCurrent(answered.attempt()) && current.outcome == null) {
       getContext().getLog().warn("model {} attempt {} is over at the coordinator: stopping its evaluation", current.assignment.hash(), answered.attempt());
       getContext().stop(current.run);
       finish();
@@ -333,7 +333,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
   }
 
   /** Sends an update of the current attempt to the dispatcher; {@code answer} maps its acknowledgement. */
-  private void send(Update update, BiFunction<ReportAnswer, Throwable, Command> answer) {
+  private void send(Update update, BiFunction<Done, Throwable, Command> answer) {
     if (dispatcher == null) {
       getContext().getSelf().tell(answer.apply(null, new IllegalStateException("no dispatcher known yet")));
       return;
@@ -341,7 +341,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     Assignment a = current.assignment;
     getContext()
         .askWithStatus(
-            ReportAnswer.class,
+            Done.class,
             dispatcher,
             settings.reportTimeout(),
             replyTo -> new EvaluationWork.Report(a.hash(), a.attempt(), update, replyTo),
