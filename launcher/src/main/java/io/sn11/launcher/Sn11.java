@@ -2,6 +2,7 @@ package io.sn11.launcher;
 
 import io.sn11.gpunode.commands.BenchCommand;
 import io.sn11.gpunode.commands.EvalCommand;
+import io.sn11.gpunode.commands.EvaluateChildCommand;
 import io.sn11.gpunode.commands.GenerateCommand;
 import io.sn11.gpunode.commands.LogitsCommand;
 import io.sn11.gpunode.commands.MakeDatasetCommand;
@@ -29,6 +30,7 @@ import picocli.CommandLine.Command;
       LogitsCommand.class,
       BenchCommand.class,
       LoadtestCommand.class,
+      EvaluateChildCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Sn11 {

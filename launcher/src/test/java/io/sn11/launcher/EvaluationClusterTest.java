@@ -11,10 +11,20 @@ import io.sn11.coordinator.http.ApiNode.Model;
 import io.sn11.coordinator.testing.Eventually;
 import io.sn11.gpunode.worker.Evaluator;
 import io.sn11.gpunode.worker.GpuNodeRole;
+import io.sn11.gpunode.commands.EvaluateChildCommand;
+import io.sn11.gpunode.engine.data.SyntheticDataset;
+import io.sn11.gpunode.engine.tiny.TinyModels;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,6 +57,20 @@ class EvaluationClusterTest {
 
   private static Sn11Node startGpuNode(String name, GpuNodeRole role) throws Exception {
     return cluster.startGpuNode(name, role);
+  }
+
+  /** The evaluation JVMs of {@code model} that gpu-nodes in this JVM run now. */
+  private static List<ProcessHandle> evaluationProcesses(Model model) {
+    String named = "-D" + EvaluateChildCommand.MODEL_PROPERTY + "=" + model.hash() + " ";
+    return ProcessHandle.current().descendants().filter(p -> p.isAlive() && p.info().commandLine().orElse("").contains(named)).toList();
+  }
+
+  /** The reason a model's attempt was re-queued with, from its events. */
+  private static String requeuedReason(Model model) throws Exception {
+    for (JsonNode e : coordinator.get("/models/" + model.hash() + "/events").expect(200).body().path("events")) {
+      if (e.path("type").asText().equals("Requeued")) return e.path("event").path("reason").asText();
+    }
+    throw new AssertionError("model " + model.hash() + " was never re-queued: " + eventTypes(model));
   }
 
   private static Model model(String name, String hotkeySeed) {
@@ -162,7 +186,7 @@ class EvaluationClusterTest {
           }
         };
     Model model = model("tiny-llama", "survives-a-lost-worker");
-    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole((settings, scoring) -> hangsAfterStarting))) {
+    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole(config -> hangsAfterStarting))) {
       coordinator.adminPost("/evaluate_model", model.json()).expect(200);
       JsonNode midway = awaitStatus(model, "RUNNING");
       assertEquals(1, midway.path("details").path("attempt").asInt());
@@ -181,6 +205,104 @@ class EvaluationClusterTest {
       }
       String reason = requeuedEvent.path("reason").asText();
       assertTrue(reason.contains("attempt 1 of 3 failed (infrastructure)"), reason);
+    }
+  }
+
+  /**
+   * Within every limit, so past the precheck, but its MLP activations need far more than a 64 MiB heap: its evaluation
+   * JVM runs out of memory, the miner's fault, and the node goes on to the next model.
+   */
+  @Test
+  void aModelExhaustingItsEvaluationsMemoryFailsAsTheMinersAndTheNodeEvaluatesTheNextModel() throws Exception {
+    cluster.addModel("tiny-wide", TinyModels.Shape.TINY.withIntermediate(1 << 16));
+    Model wide = model("tiny-wide", "exhausts-its-memory");
+    Model next = model("tiny-llama", "after-an-exhausted-evaluation");
+    try (Sn11Node gpuNode = cluster.startGpuNode("gpu-small-heap", new GpuNodeRole(), Map.of("sn11.gpu-node.evaluation.child.max-heap", "64m"))) {
+      coordinator.adminPost("/evaluate_model", wide.json()).expect(200);
+      JsonNode failed = awaitStatus(wide, "FAILED");
+      JsonNode failure = failed.path("details").path("failure");
+      assertEquals("miner", failure.path("category").asText(), failure::toString);
+      assertTrue(failure.path("reason").asText().startsWith("the model ran out of the evaluation's memory"), failure::toString);
+      assertEquals(1, failed.path("details").path("attempt").asInt(), "a miner's fault is not retried");
+      assertTrue(eventTypes(wide).contains("RunningStarted"), "it failed after the precheck passed");
+
+      coordinator.adminPost("/evaluate_model", next.json()).expect(200);
+      assertEquals(1, awaitStatus(next, "COMPLETED").path("details").path("attempt").asInt());
+    }
+  }
+
+  /**
+   * The evaluation JVM is killed from outside (as the kernel's OOM killer would) while it reads the dataset after the
+   * precheck: the attempt fails as ours and is retried, and the node evaluates the model and the next one. The dataset
+   * is a named pipe that the test holds open, so that the JVM is certainly mid-run when it dies.
+   */
+  @Test
+  void anEvaluationProcessKilledMidRunIsRetriedAndTheNodeEvaluatesTheNextModel() throws Exception {
+    Path dataset = dir.resolve("held-dataset.jsonl");
+    assertEquals(0, new ProcessBuilder("mkfifo", dataset.toString()).inheritIO().start().waitFor(), "mkfifo");
+    Model model = model("tiny-llama", "outlives-its-evaluation-process");
+    Model next = model("tiny-llama", "after-a-killed-evaluation-process");
+    try (Sn11Node gpuNode = cluster.startGpuNode("gpu-killed-child", new GpuNodeRole(), Map.of("sn11.gpu-node.evaluation.dataset", dataset.toString()))) {
+      coordinator.adminPost("/evaluate_model", model.json()).expect(200);
+      // Opening the pipe for writing returns once the evaluation JVM has opened it to read: it is past the precheck.
+      CompletableFuture<OutputStream> holding = CompletableFuture.supplyAsync(() -> {
+        try {
+          return Files.newOutputStream(dataset);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      try (OutputStream held = holding.get(EVALUATION_DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+        // Later attempts read a plain file; this one waits on the pipe, which gets no data, until it is killed.
+        Files.delete(dataset);
+        Files.write(dataset, SyntheticDataset.generate(11, 64).toJsonl());
+        List<ProcessHandle> evaluations = evaluationProcesses(model);
+        assertEquals(1, evaluations.size(), evaluations::toString);
+        evaluations.get(0).destroyForcibly();
+      }
+
+      JsonNode completed = awaitStatus(model, "COMPLETED");
+      assertEquals(2, completed.path("details").path("attempt").asInt());
+      String reason = requeuedReason(model);
+      assertTrue(reason.contains("attempt 1 of 3 failed (infrastructure)") && reason.contains("(signal 9)"), reason);
+      List<String> history = eventTypes(model);
+      assertTrue(history.indexOf("RunningStarted") < history.indexOf("Requeued"), "killed after the precheck: " + history);
+
+      coordinator.adminPost("/evaluate_model", next.json()).expect(200);
+      assertEquals(1, awaitStatus(next, "COMPLETED").path("details").path("attempt").asInt());
+    }
+  }
+
+  /**
+   * An attempt the coordinator no longer runs (here: a result imported meanwhile) is stopped by its worker, which takes
+   * the next model at once instead of evaluating on for nothing.
+   */
+  @Test
+  void aWorkerWhoseAttemptIsOverStopsItAndTakesTheNextModel() throws Exception {
+    CountDownLatch stopped = new CountDownLatch(2);
+    Evaluator runsUntilStopped =
+        (assignment, progress) -> {
+          progress.running();
+          try {
+            while (true) {
+              progress.progress("eval", 0.5);
+              Thread.sleep(20);
+            }
+          } catch (InterruptedException | CancellationException e) {
+            stopped.countDown();
+            throw e;
+          }
+        };
+    Model superseded = model("tiny-llama", "superseded-while-running");
+    Model next = model("tiny-llama", "taken-after-a-superseded-one");
+    try (Sn11Node gpuNode = startGpuNode("gpu-superseded", new GpuNodeRole(config -> runsUntilStopped))) {
+      coordinator.adminPost("/evaluate_model", superseded.json()).expect(200);
+      awaitStatus(superseded, "RUNNING");
+      coordinator.importJudgeScore(superseded, 0.5).expect(200);
+      coordinator.adminPost("/evaluate_model", next.json()).expect(200);
+      awaitStatus(next, "RUNNING");
+      coordinator.importJudgeScore(next, 0.5).expect(200);
+      assertTrue(stopped.await(EVALUATION_DEADLINE.toSeconds(), TimeUnit.SECONDS), "both evaluations were stopped");
     }
   }
 }

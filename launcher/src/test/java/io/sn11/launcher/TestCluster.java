@@ -43,6 +43,11 @@ final class TestCluster implements AutoCloseable {
 
   /** A gpu-node joined to the coordinator, evaluating with {@code role}'s evaluator. */
   Sn11Node startGpuNode(String name, GpuNodeRole role) throws Exception {
+    return startGpuNode(name, role, Map.of());
+  }
+
+  /** As above, with {@code settings} on top of the test's. */
+  Sn11Node startGpuNode(String name, GpuNodeRole role, Map<String, Object> settings) throws Exception {
     Map<String, Object> options = new LinkedHashMap<>();
     options.put("sn11.data-dir", dir.resolve(name).toString());
     options.put("pekko.cluster.seed-nodes", List.of(seedNode));
@@ -54,7 +59,13 @@ final class TestCluster implements AutoCloseable {
     options.put("sn11.gpu-node.backend", "cpu");
     options.put("sn11.judge.generation.max-new-tokens", 24);
     options.put("sn11.gpu-node.progress-interval", "200ms");
+    options.putAll(settings);
     return Sn11Node.start(NodeConfig.load(options, null, "single-node.conf"), List.of(role));
+  }
+
+  /** Puts a random-weight llama of {@code shape} into the model store as {@code sn11-demo/<name>}. */
+  void addModel(String name, TinyModels.Shape shape) throws Exception {
+    TinyModels.write(store.resolve("sn11-demo").resolve(name).resolve("main"), TinyModels.Arch.LLAMA, DType.BF16, 1, shape);
   }
 
   @Override

@@ -81,8 +81,23 @@ public final class EvaluationWork {
   /** The worker is alive and still on this attempt. */
   public record Heartbeat(String hash, int attempt, String worker, ActorRef<?> workerRef) implements DispatcherCommand {}
 
-  /** What the worker has to say about its attempt; acknowledged once the entity has recorded it. */
+  /**
+   * What the worker has to say about its attempt; acknowledged once the entity has recorded it. A progress report of an
+   * attempt that is over is answered with an error starting with {@link #ATTEMPT_OVER} instead: the worker stops it.
+   */
   public record Report(String hash, int attempt, Update update, ActorRef<StatusReply<Done>> replyTo) implements DispatcherCommand {}
+
+  /**
+   * How the answer to a progress report starts when its attempt is over (abandoned and re-queued, or superseded by
+   * another attempt or an imported result). An error text, which every version reads during a rolling upgrade: an
+   * older worker takes it for a lost progress report, as before.
+   */
+  public static final String ATTEMPT_OVER = "attempt over";
+
+  /** Whether the failed answer to a report says that its attempt is over. */
+  public static boolean isAttemptOver(Throwable answer) {
+    return answer instanceof StatusReply.ErrorMessage && answer.getMessage().startsWith(ATTEMPT_OVER);
+  }
 
   @JsonTypeInfo(use = JsonTypeInfo.Id.SIMPLE_NAME)
   @JsonSubTypes({

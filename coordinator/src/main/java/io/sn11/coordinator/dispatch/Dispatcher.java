@@ -21,6 +21,7 @@ import io.sn11.cluster.node.Roles;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.ReadSide.AttemptRow;
+import org.apache.pekko.Done;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -320,9 +321,15 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
       leases.put(report.hash(), lease.renewedUntil(clock.instant().plus(dispatch.leaseTimeout()), lease.worker(), lease.workerRef()));
     }
     askEntity(report.hash(), entityCommand(report.attempt(), report.update()))
-        .whenComplete(
-            (state, failure) ->
-                report.replyTo().tell(failure == null ? StatusReply.ack() : StatusReply.error("not recorded: " + failure.getMessage())));
+        .whenComplete((state, failure) -> report.replyTo().tell(answer(report, state, failure)));
+  }
+
+  /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */
+  private static StatusReply<Done> answer(Report report, ModelEvaluation.State state, Throwable failure) {
+    if (failure != null) return StatusReply.error("not recorded: " + failure.getMessage());
+    boolean running = state.attempt() == report.attempt() && (state.status() == ModelStatus.PRECHECK || state.status() == ModelStatus.RUNNING);
+    if (running || report.update().isFinal()) return StatusReply.ack();
+    return StatusReply.error(EvaluationWork.ATTEMPT_OVER + ": model " + report.hash() + " is " + state.status() + " at attempt " + state.attempt());
   }
 
   private static Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> entityCommand(int attempt, Update update) {

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sn11-engine", mixinStandardHelpOptions = true,
         subcommands = {MakeTinyModelCommand.class, MakeDatasetCommand.class, EvalCommand.class, GenerateCommand.class,
-                LogitsCommand.class, BenchCommand.class},
+                LogitsCommand.class, BenchCommand.class, EvaluateChildCommand.class},
         description = "SN11 inference engine tools.")
 public class EngineCommands implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -63,14 +63,7 @@ public final class ChatCompletionsJudge implements Judge {
         if (settings.providers().isEmpty()) throw new IllegalArgumentException("no judge providers configured");
         this.settings = settings;
         for (Provider p : settings.providers()) {
-            String key = null;
-            if (p.apiKeyEnv() != null) {
-                key = env.get(p.apiKeyEnv());
-                if (key == null || key.isBlank()) {
-                    throw new IllegalArgumentException("judge provider " + p.name() + ": environment variable "
-                            + p.apiKeyEnv() + " (its API key) is not set");
-                }
-            }
+            String key = p.apiKey(env);
             String base = p.baseUrl().toString().replaceAll("/+$", "");
             endpoints.add(new Endpoint(p, URI.create(base + "/chat/completions"), key));
         }

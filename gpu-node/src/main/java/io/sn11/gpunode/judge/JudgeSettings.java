@@ -8,6 +8,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The {@code sn11.judge} block of the configuration (defaults in the module's {@code reference.conf}). How
@@ -25,7 +26,17 @@ public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int re
      * @param baseUrl   e.g. {@code https://api.openai.com/v1}; requests go to {@code baseUrl + "/chat/completions"}
      * @param apiKeyEnv the environment variable holding the key, or null when the server needs none
      */
-    public record Provider(String name, URI baseUrl, String model, String apiKeyEnv) {}
+    public record Provider(String name, URI baseUrl, String model, String apiKeyEnv) {
+        /** The API key from {@code env}; null when the provider needs none, an error when its variable is not set. */
+        public String apiKey(Map<String, String> env) {
+            if (apiKeyEnv == null) return null;
+            String key = env.get(apiKeyEnv);
+            if (key == null || key.isBlank()) {
+                throw new IllegalArgumentException("judge provider " + name + ": environment variable " + apiKeyEnv + " (its API key) is not set");
+            }
+            return key;
+        }
+    }
 
     public JudgeSettings {
         providers = List.copyOf(providers);
@@ -34,6 +45,11 @@ public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int re
         if (kind == Kind.API && providers.isEmpty()) {
             throw new IllegalArgumentException("sn11.judge.kind = api needs at least one entry in sn11.judge.providers");
         }
+    }
+
+    /** Fails, naming the variable, when the api judge would miss a provider's API key in {@code env}. */
+    public void requireApiKeys(Map<String, String> env) {
+        if (kind == Kind.API) providers.forEach(p -> p.apiKey(env));
     }
 
     /** Reads {@code sn11.judge} from a resolved configuration that includes the module's reference.conf. */

@@ -10,8 +10,9 @@ import io.sn11.cluster.work.EvaluationWork.Update;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -21,8 +22,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 /**
  * A worker slot's child for one attempt: runs the {@link Evaluator} on an evaluation thread, passes its
  * progress to the slot, and ends with exactly one {@code RunFinished}: the outcome, a crash, or the
- * time limit. When it stops early (the node is leaving), the evaluation is cancelled at its next
- * progress report.
+ * time limit. When it stops early (the time limit, the attempt is no longer this node's, the node is leaving),
+ * the evaluation thread is interrupted, which kills an evaluation JVM at once, and an evaluation in this JVM is
+ * cancelled at its next progress report.
  */
 final class EvaluationRun {
   private EvaluationRun() {}
@@ -60,9 +62,22 @@ final class EvaluationRun {
                           slot.tell(new WorkerSlot.RunReported(attempt, update));
                         }
                       };
-                  context.pipeToSelf(
-                      CompletableFuture.supplyAsync(() -> evaluate(evaluator, assignment, sink), evaluationThreads),
-                      Finished::new);
+                  CompletableFuture<Update> outcome = new CompletableFuture<>();
+                  FutureTask<Update> evaluation =
+                      new FutureTask<>(() -> evaluator.evaluate(assignment, sink)) {
+                        @Override
+                        protected void done() {
+                          try {
+                            outcome.complete(get());
+                          } catch (ExecutionException e) {
+                            outcome.completeExceptionally(e.getCause());
+                          } catch (CancellationException | InterruptedException e) {
+                            outcome.completeExceptionally(e);
+                          }
+                        }
+                      };
+                  context.pipeToSelf(outcome, Finished::new);
+                  evaluationThreads.execute(evaluation);
                   timers.startSingleTimer(TimedOut.INSTANCE, timeout);
 
                   return Behaviors.receive(Command.class)
@@ -82,25 +97,15 @@ final class EvaluationRun {
                           PostStop.class,
                           stop -> {
                             cancelled.set(true);
+                            evaluation.cancel(true);
                             return Behaviors.same();
                           })
                       .build();
                 }));
   }
 
-  private static Update evaluate(Evaluator evaluator, Assignment assignment, Evaluator.ProgressSink sink) {
-    try {
-      return evaluator.evaluate(assignment, sink);
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new CompletionException(e);
-    }
-  }
-
   private static Update crashed(Throwable crash) {
-    Throwable cause = crash instanceof CompletionException && crash.getCause() != null ? crash.getCause() : crash;
-    return infrastructure("the evaluation crashed: " + cause);
+    return infrastructure("the evaluation crashed: " + crash);
   }
 
   private static Update infrastructure(String reason) {

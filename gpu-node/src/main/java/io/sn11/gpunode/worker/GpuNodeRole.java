@@ -1,24 +1,22 @@
 package io.sn11.gpunode.worker;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigRenderOptions;
 import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.gpunode.engine.backend.Backends;
-import io.sn11.gpunode.engine.data.Dataset;
-import io.sn11.gpunode.engine.data.SyntheticDataset;
-import io.sn11.gpunode.judge.Judge;
-import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -30,23 +28,24 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The gpu-node role: as many {@link WorkerSlot}s as the node has devices (cpu backend: the configured
- * number), each pulling evaluations from the coordinator's dispatcher. Evaluations run on threads of
- * their own, outside the actors' dispatcher.
+ * number), each pulling evaluations from the coordinator's dispatcher. Evaluations are waited for on threads of
+ * their own, outside the actors' dispatcher; the real ones run in JVMs of their own ({@link ModelEvaluator}).
  */
 public final class GpuNodeRole implements Sn11Node.Role {
-  
-
   private static final Logger log = LoggerFactory.getLogger(GpuNodeRole.class);
 
-  private final BiFunction<GpuNodeSettings, ScoringSettings, Evaluator> evaluators;
+  /** How long a stopping node waits for its evaluations to end (interrupted, their JVMs killed). */
+  private static final Duration EVALUATIONS_STOP_WAIT = Duration.ofSeconds(10);
 
-  /** The real evaluation: model store, Hub, precheck, engine. */
+  private final Function<Config, Evaluator> evaluators;
+
+  /** The real evaluation: model store, Hub, then precheck and engine in a JVM per evaluation. */
   public GpuNodeRole() {
     this(GpuNodeRole::modelEvaluator);
   }
 
-  /** @param evaluators makes the evaluator the slots run (tests replace it) */
-  public GpuNodeRole(BiFunction<GpuNodeSettings, ScoringSettings, Evaluator> evaluators) {
+  /** @param evaluators makes the evaluator the slots run from the node's configuration (tests replace it) */
+  public GpuNodeRole(Function<Config, Evaluator> evaluators) {
     this.evaluators = evaluators;
   }
 
@@ -58,7 +57,7 @@ public final class GpuNodeRole implements Sn11Node.Role {
   @Override
   public void start(ActorSystem<?> system) {
     GpuNodeSettings settings = GpuNodeSettings.fromConfig(system.settings().config());
-    Evaluator evaluator = evaluators.apply(settings, ScoringSettings.fromConfig(system.settings().config()));
+    Evaluator evaluator = evaluators.apply(system.settings().config());
     AtomicInteger threadNumber = new AtomicInteger();
     ExecutorService evaluationThreads =
         Executors.newFixedThreadPool(
@@ -73,8 +72,19 @@ public final class GpuNodeRole implements Sn11Node.Role {
             CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
             "stop-evaluation-threads",
             () -> {
+              // Interrupted, each evaluation kills its JVM: wait for that, so that none outlives the node.
               evaluationThreads.shutdownNow();
-              return CompletableFuture.completedFuture(Done.getInstance());
+              return CompletableFuture.supplyAsync(
+                  () -> {
+                    try {
+                      if (!evaluationThreads.awaitTermination(EVALUATIONS_STOP_WAIT.toSeconds(), TimeUnit.SECONDS)) {
+                        log.warn("evaluations still running {} after the node asked them to stop", EVALUATIONS_STOP_WAIT);
+                      }
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                    return Done.getInstance();
+                  });
             });
     Address node = Cluster.get(system).selfMember().address();
     for (int slot = 1; slot <= slots(settings); slot++) {
@@ -94,7 +104,11 @@ public final class GpuNodeRole implements Sn11Node.Role {
     return settings.slots();
   }
 
-  static Evaluator modelEvaluator(GpuNodeSettings settings, ScoringSettings scoring) {
+  static Evaluator modelEvaluator(Config config) {
+    GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
+    ScoringSettings scoring = ScoringSettings.fromConfig(config);
+    // Each evaluation JVM makes its own judge: a provider's key missing stops the node's start instead of every evaluation.
+    settings.judge().requireApiKeys(System.getenv());
     GpuNodeSettings.HubSettings hubSettings = settings.hub();
     Optional<HubClient> hub =
         hubSettings.fetch()
@@ -106,18 +120,13 @@ public final class GpuNodeRole implements Sn11Node.Role {
                         .maxTotalBytes(scoring.maxModelBytes())
                         .build()))
             : Optional.empty();
-    JudgeStep judge = JudgeStep.of(settings.judge(), Judge.create(settings.judge(), System.getenv()), scoring);
-    return new ModelEvaluator(settings, scoring, new ModelStore(settings.modelStore()), hub, dataset(settings.evaluation()), judge);
+    return new ModelEvaluator(
+        new ModelStore(settings.modelStore()), hub, new EvaluationProcess(settings.evaluation().child()), childSettings(config));
   }
 
-  private static Dataset dataset(GpuNodeSettings.EvaluationSettings evaluation) {
-    if (evaluation.dataset() == null) {
-      return SyntheticDataset.generate(evaluation.syntheticSeed(), evaluation.syntheticConversations());
-    }
-    try {
-      return Dataset.read(evaluation.dataset());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the evaluation dataset " + evaluation.dataset() + ": " + e.getMessage(), e);
-    }
+  /** What an evaluation JVM reads its settings from: the blocks it uses, resolved, nothing else of the node's. */
+  static String childSettings(Config config) {
+    Config used = config.withOnlyPath("sn11.gpu-node").withFallback(config.withOnlyPath("sn11.judge")).withFallback(config.withOnlyPath("sn11.scoring"));
+    return used.root().render(ConfigRenderOptions.concise());
   }
 }

@@ -2,10 +2,13 @@ package io.sn11.gpunode.worker;
 
 import com.typesafe.config.Config;
 import io.sn11.gpunode.engine.backend.Backends;
+import io.sn11.gpunode.engine.model.ModelLimits;
 import io.sn11.gpunode.judge.JudgeSettings;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /** The gpu-node role's settings, read once from {@code sn11.gpu-node} and {@code sn11.judge}. */
 public record GpuNodeSettings(
@@ -14,6 +17,7 @@ public record GpuNodeSettings(
     String backend,
     int threads,
     EvaluationSettings evaluation,
+    ModelLimits limits,
     Duration progressInterval,
     int reportAttempts,
     Duration reportBackoff,
@@ -25,14 +29,33 @@ public record GpuNodeSettings(
    * @param dataset JSONL file, or null for the built-in synthetic dataset
    */
   public record EvaluationSettings(
-      Path dataset, int syntheticConversations, long syntheticSeed, int samples, int maxTokens, int batchSize, Duration timeout) {}
+      Path dataset,
+      int syntheticConversations,
+      long syntheticSeed,
+      int samples,
+      int maxTokens,
+      int batchSize,
+      Duration timeout,
+      ChildSettings child) {}
+
+  /** The JVM each evaluation runs in: its memory limits and further options. */
+  public record ChildSettings(long maxHeapBytes, long maxDirectMemoryBytes, List<String> jvmOptions) {
+    public ChildSettings {
+      jvmOptions = List.copyOf(jvmOptions);
+    }
+  }
 
   public record HubSettings(boolean fetch, URI endpoint, String tokenEnv) {}
+
+  /** Below this an evaluation JVM cannot even start its libraries. */
+  private static final long MIN_CHILD_HEAP_BYTES = 32L << 20;
 
   public static GpuNodeSettings fromConfig(Config root) {
     Config c = root.getConfig("sn11.gpu-node");
     Config e = c.getConfig("evaluation");
     Config hub = c.getConfig("hub");
+    Config child = e.getConfig("child");
+    Config limits = c.getConfig("limits");
     String dataset = e.getString("dataset");
     GpuNodeSettings settings =
         new GpuNodeSettings(
@@ -47,7 +70,9 @@ public record GpuNodeSettings(
                 e.getInt("samples"),
                 e.getInt("max-tokens"),
                 e.getInt("batch-size"),
-                e.getDuration("timeout")),
+                e.getDuration("timeout"),
+                new ChildSettings(child.getBytes("max-heap"), child.getBytes("max-direct-memory"), child.getStringList("jvm-options"))),
+            limitsFrom(limits),
             c.getDuration("progress-interval"),
             c.getInt("report-attempts"),
             c.getDuration("report-backoff"),
@@ -56,6 +81,15 @@ public record GpuNodeSettings(
             JudgeSettings.from(root));
     settings.validate();
     return settings;
+  }
+
+  private static ModelLimits limitsFrom(Config limits) {
+    try {
+      return new ModelLimits(
+          limits.getLong("max-parameters"), limits.getInt("max-vocab-size"), limits.getBytes("max-kv-cache"), limits.getBytes("max-activations"));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("sn11.gpu-node.limits: " + e.getMessage(), e);
+    }
   }
 
   private void validate() {
@@ -67,6 +101,9 @@ public record GpuNodeSettings(
     require(evaluation.maxTokens() > 1, "evaluation.max-tokens must be > 1");
     require(evaluation.batchSize() > 0, "evaluation.batch-size must be > 0");
     require(positive(evaluation.timeout()), "evaluation.timeout must be > 0");
+    require(evaluation.dataset() == null || Files.isReadable(evaluation.dataset()), "evaluation.dataset " + evaluation.dataset() + " is not a readable file");
+    require(evaluation.child().maxHeapBytes() >= MIN_CHILD_HEAP_BYTES, "evaluation.child.max-heap must be at least 32m");
+    require(evaluation.child().maxDirectMemoryBytes() > 0, "evaluation.child.max-direct-memory must be > 0");
     require(positive(progressInterval), "progress-interval must be > 0");
     require(reportAttempts > 0, "report-attempts must be > 0");
     require(positive(reportBackoff), "report-backoff must be > 0");

@@ -34,7 +34,8 @@ import org.apache.pekko.pattern.StatusReply;
  * controller with a small window), claims each, runs it in a child {@link EvaluationRun}, renews the lease with
  * heartbeats while it runs, passes its progress on (at most every progress interval, and at every new
  * phase), and sends the result until the coordinator has recorded it. Only then is the job confirmed
- * and the next one asked for.
+ * and the next one asked for. When the coordinator answers a progress report that the attempt is over (its lease
+ * expired and it was re-queued, or a result was imported), the slot stops the run at once and moves on.
  */
 public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
 
@@ -62,9 +63,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     INSTANCE
   }
 
-  private enum ProgressAnswered implements Command {
-    INSTANCE
-  }
+  private record ProgressAnswered(int attempt, boolean attemptOver) implements Command {}
 
   private record FinalAnswered(int attempt, Throwable failure) implements Command {}
 
@@ -74,6 +73,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
   private static final class Current {
     final ConsumerController.Delivery<Job> delivery;
     final Assignment assignment;
+    ActorRef<EvaluationRun.Command> run;
     String lastPhase;
     Instant lastProgressSent = Instant.MIN;
     /** The phase the evaluation is in, and since when (for the phase durations). */
@@ -153,7 +153,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
         .onMessage(RunFinished.class, this::onRunFinished)
         .onMessage(RunStopped.class, this::onRunStopped)
         .onMessageEquals(HeartbeatTick.INSTANCE, this::onHeartbeatTick)
-        .onMessageEquals(ProgressAnswered.INSTANCE, () -> this)
+        .onMessage(ProgressAnswered.class, this::onProgressAnswered)
         .onMessage(FinalAnswered.class, this::onFinalAnswered)
         .onMessage(RetryFinal.class, retry -> sendFinal(retry.attempt()))
         .build();
@@ -213,6 +213,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
             .spawn(
                 EvaluationRun.create(evaluator, assignment, getContext().getSelf(), evaluationThreads, settings.evaluation().timeout()),
                 "run-" + assignment.hash() + "-" + assignment.attempt());
+    current.run = run;
     getContext().watchWith(run, new RunStopped(assignment.attempt()));
     timers.startTimerWithFixedDelay(HeartbeatTick.INSTANCE, assignment.heartbeatInterval());
   }
@@ -234,7 +235,18 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     }
     current.lastProgressSent = now;
     // Progress is best effort: a lost one is superseded by the next.
-    send(update, (done, failure) -> ProgressAnswered.INSTANCE);
+    int attempt = reported.attempt();
+    send(update, (done, failure) -> new ProgressAnswered(attempt, EvaluationWork.isAttemptOver(failure)));
+    return this;
+  }
+
+  /** An attempt the coordinator no longer runs (abandoned, superseded) is stopped: its evaluation JVM killed, the next job taken. */
+  private Behavior<Command> onProgressAnswered(ProgressAnswered answered) {
+    if (answered.attemptOver() && isCurrent(answered.attempt()) && current.outcome == null) {
+      getContext().getLog().warn("model {} attempt {} is over at the coordinator: stopping its evaluation", current.assignment.hash(), answered.attempt());
+      getContext().stop(current.run);
+      finish();
+    }
     return this;
   }
 

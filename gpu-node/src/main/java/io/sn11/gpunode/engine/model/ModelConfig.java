@@ -75,6 +75,12 @@ public record ModelConfig(
             throw new ModelException(where + ": num_attention_heads " + heads + " not a multiple of num_key_value_heads " + kvHeads);
         }
         if (headDim % 2 != 0) throw new ModelException(where + ": head_dim " + headDim + " must be even for rope");
+        // q/k/v widths index int buffers: a product beyond int must not wrap around into a small, plausible width
+        long qDim = (long) heads * headDim;
+        if (qDim > Integer.MAX_VALUE) {
+            throw new ModelException(where + ": num_attention_heads " + heads + " x head_dim " + headDim + " = " + qDim
+                    + " is wider than the engine's largest dimension " + Integer.MAX_VALUE);
+        }
         double eps = root.hasNonNull("rms_norm_eps") ? root.get("rms_norm_eps").asDouble() : 1e-6;
         double theta = root.hasNonNull("rope_theta") ? root.get("rope_theta").asDouble() : 10000.0;
         RopeScaling scaling = parseRopeScaling(root.get("rope_scaling"), where);
@@ -131,17 +137,10 @@ public record ModelConfig(
         return root.hasNonNull(key) ? reqInt(root, key, where) : dflt;
     }
 
-    public int qDim() { return numHeads * headDim; }
-    public int kvDim() { return numKvHeads * headDim; }
+    /** Exact: {@link #parse} refuses configs whose head widths do not fit an int. */
+    public int qDim() { return Math.multiplyExact(numHeads, headDim); }
+    public int kvDim() { return Math.multiplyExact(numKvHeads, headDim); }
 
     /** Number of weights the config implies (for sizes and benches). */
-    public long parameterCount() {
-        long h = hiddenSize, perLayer = 0;
-        perLayer += h * qDim() + 2L * h * kvDim() + (long) qDim() * h;
-        if (attentionBias) perLayer += qDim() + 2L * kvDim();
-        perLayer += 3L * h * intermediateSize + 2 * h;
-        long total = perLayer * numLayers + (long) vocabSize * h + h;
-        if (!tieWordEmbeddings) total += (long) vocabSize * h;
-        return total;
-    }
+    public long parameterCount() { return ModelSizes.parameters(this); }
 }

@@ -33,34 +33,18 @@ public final class TinyModels {
         }
     }
 
-    /** Model dimensions (make-tiny-model writes the 1b and 8b shapes as Llama models). */
-    public enum Shape {
+    /**
+     * Model dimensions (make-tiny-model writes the 1b and 8b shapes as Llama models). {@code vocab} 0 means the tiny
+     * tokenizer's vocabulary; {@code llamaTied}: a Llama of this shape ties its embeddings.
+     */
+    public record Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int vocab, boolean llamaTied,
+                        double ropeFactor, int ropeOriginalMaxPositions, int maxPositions, double embeddingStd) {
         /** hidden 64, 2 layers, 4 heads, 2 kv heads, the tiny tokenizer's vocabulary. */
-        TINY(64, 128, 2, 4, 2, 0, true, 8.0, 64, 512, 0.3),
+        public static final Shape TINY = new Shape(64, 128, 2, 4, 2, 0, true, 8.0, 64, 512, 0.3);
         /** Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 kv heads, vocab 128256, tied. */
-        ONE_B(2048, 8192, 16, 32, 8, 128256, true, 32.0, 8192, 131072, 0.02),
+        public static final Shape ONE_B = new Shape(2048, 8192, 16, 32, 8, 128256, true, 32.0, 8192, 131072, 0.02);
         /** Llama-3.1-8B: hidden 4096, intermediate 14336, 32 layers, 32 heads, 8 kv heads, vocab 128256, untied. */
-        EIGHT_B(4096, 14336, 32, 32, 8, 128256, false, 8.0, 8192, 131072, 0.02);
-
-        final int hidden, intermediate, layers, heads, kvHeads, vocab;
-        final boolean llamaTied;
-        final double ropeFactor, embeddingStd;
-        final int ropeOriginalMaxPositions, maxPositions;
-
-        Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int vocab, boolean llamaTied,
-              double ropeFactor, int ropeOriginalMaxPositions, int maxPositions, double embeddingStd) {
-            this.hidden = hidden;
-            this.intermediate = intermediate;
-            this.layers = layers;
-            this.heads = heads;
-            this.kvHeads = kvHeads;
-            this.vocab = vocab;
-            this.llamaTied = llamaTied;
-            this.ropeFactor = ropeFactor;
-            this.ropeOriginalMaxPositions = ropeOriginalMaxPositions;
-            this.maxPositions = maxPositions;
-            this.embeddingStd = embeddingStd;
-        }
+        public static final Shape EIGHT_B = new Shape(4096, 14336, 32, 32, 8, 128256, false, 8.0, 8192, 131072, 0.02);
 
         public static Shape parse(String s) {
             return switch (s.toLowerCase(Locale.ROOT)) {
@@ -69,6 +53,18 @@ public final class TinyModels {
                 case "8b" -> EIGHT_B;
                 default -> throw new IllegalArgumentException("unknown shape '" + s + "'; known: tiny, 1b, 8b");
             };
+        }
+
+        /** This shape with another MLP width (tests: a model whose activations outgrow a small heap). */
+        public Shape withIntermediate(int width) {
+            return new Shape(hidden, width, layers, heads, kvHeads, vocab, llamaTied, ropeFactor,
+                    ropeOriginalMaxPositions, maxPositions, embeddingStd);
+        }
+
+        /** This shape with another number of key/value heads (tests: one per attention head). */
+        public Shape withKvHeads(int count) {
+            return new Shape(hidden, intermediate, layers, heads, count, vocab, llamaTied, ropeFactor,
+                    ropeOriginalMaxPositions, maxPositions, embeddingStd);
         }
     }
 

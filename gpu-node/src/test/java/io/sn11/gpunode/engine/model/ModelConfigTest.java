@@ -71,6 +71,17 @@ class ModelConfigTest {
         assertThrows(ModelException.class, () -> read("not json"));
     }
 
+    /** The config: 4 x (2^30 + 16) wraps around to 64 in int arithmetic and matched 64-wide weights. */
+    @Test
+    void headDimensionsWhoseProductOverflowsAreRefusedWithTheFieldsNamed() {
+        String base = "\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":128,"
+                + "\"num_hidden_layers\":2,\"vocab_size\":100,\"head_dim\":" + ((1 << 30) + 16);
+        ModelException wrapsToSmall = assertThrows(ModelException.class, () -> read("{" + base + ",\"num_attention_heads\":4}"));
+        assertTrue(wrapsToSmall.getMessage().contains("num_attention_heads 4 x head_dim 1073741840 = 4294967360"), wrapsToSmall.getMessage());
+        ModelException wrapsNegative = assertThrows(ModelException.class, () -> read("{" + base + ",\"num_attention_heads\":2}"));
+        assertTrue(wrapsNegative.getMessage().contains("num_attention_heads 2 x head_dim 1073741840 = 2147483680"), wrapsNegative.getMessage());
+    }
+
     @Test
     void weightShapesCheckedAgainstConfig() throws IOException {
         Path m = dir.resolve("m");

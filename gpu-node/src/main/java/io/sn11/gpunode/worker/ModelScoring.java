@@ -1,0 +1,170 @@
+package io.sn11.gpunode.worker;
+
+import com.typesafe.config.Config;
+import io.sn11.cluster.domain.Failure;
+import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.scoring.ScoreInputs;
+import io.sn11.cluster.scoring.ScoringSettings;
+import io.sn11.cluster.scoring.TotalScore;
+import io.sn11.cluster.work.EvaluationWork.Completed;
+import io.sn11.cluster.work.EvaluationWork.Failed;
+import io.sn11.cluster.work.EvaluationWork.Update;
+import io.sn11.gpunode.engine.Transformer;
+import io.sn11.gpunode.engine.backend.Backend;
+import io.sn11.gpunode.engine.backend.Backends;
+import io.sn11.gpunode.engine.backend.DeviceMemoryException;
+import io.sn11.gpunode.engine.data.Dataset;
+import io.sn11.gpunode.engine.data.SyntheticDataset;
+import io.sn11.gpunode.engine.eval.EvalResult;
+import io.sn11.gpunode.engine.eval.Evaluation;
+import io.sn11.gpunode.engine.model.ModelConfig;
+import io.sn11.gpunode.engine.model.ModelException;
+import io.sn11.gpunode.engine.model.ModelWeights;
+import io.sn11.gpunode.engine.safetensors.SafetensorsException;
+import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
+import io.sn11.gpunode.engine.tokenizer.Tokenizer;
+import io.sn11.gpunode.judge.Judge;
+import io.sn11.gpunode.judge.JudgeOutcome;
+import io.sn11.gpunode.judge.JudgeStep;
+import io.sn11.gpunode.store.Precheck;
+import io.sn11.gpunode.store.PrecheckResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One evaluation of a model folder, in the evaluation JVM ({@link EvaluationChild}). The precheck: the files
+ * ({@link Precheck}), the sizes the config implies against the node's limits, the weights' shapes in the safetensors
+ * headers, and the tokenizer, which must load and encode (its native library aborts the process on some damaged
+ * files). Only then RUNNING: the engine's eval score, creativity and latency on the dataset, the size score, and the
+ * judge step, where the model writes the last turn of the same samples and the judge compares.
+ */
+final class ModelScoring {
+  private static final String TOKENIZER_PROBE = "Hello, traveller. What brings you here?";
+
+  private final GpuNodeSettings settings;
+  private final ScoringSettings scoring;
+  private final JudgeStep judge;
+
+  ModelScoring(GpuNodeSettings settings, ScoringSettings scoring, JudgeStep judge) {
+    this.settings = settings;
+    this.scoring = scoring;
+    this.judge = judge;
+  }
+
+  static ModelScoring fromConfig(Config config) {
+    GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
+    ScoringSettings scoring = ScoringSettings.fromConfig(config);
+    return new ModelScoring(settings, scoring, JudgeStep.of(settings.judge(), Judge.create(settings.judge(), System.getenv()), scoring));
+  }
+
+  /** Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. */
+  Update score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
+    Path dir = Path.of(job.modelDir());
+    PrecheckResult precheck = new Precheck().check(dir, job.revision(), job.chatTemplate(), scoring.maxModelBytes());
+    if (!precheck.passed()) return failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER));
+    ModelConfig config;
+    try {
+      config = ModelConfig.read(dir);
+    } catch (ModelException e) {
+      return failed(e.getMessage(), FailureCategory.MINER);
+    }
+    GpuNodeSettings.EvaluationSettings e = settings.evaluation();
+    List<String> beyondLimits = settings.limits().problemsWith(config, e.maxTokens(), Math.max(e.batchSize(), settings.judge().generation().batchSize()));
+    if (!beyondLimits.isEmpty()) return failed("the model is beyond the engine's limits: " + String.join("; ", beyondLimits), FailureCategory.MINER);
+    try (ModelWeights weights = ModelWeights.load(dir, config);
+        Tokenizer tokenizer = usableTokenizer(dir)) {
+      progress.running();
+      return run(job, precheck, weights, tokenizer, dataset(e), progress);
+    } catch (DeviceMemoryException ex) {
+      // Another node (or this one, later) may have the memory: not the miner's doing.
+      return failed(ex.getMessage(), ex.category());
+    } catch (SafetensorsException | ModelException ex) {
+      // Passed the precheck's file checks but the engine cannot read it: the repository's fault.
+      return failed("the engine cannot load the model: " + ex.getMessage(), FailureCategory.MINER);
+    }
+  }
+
+  private Update run(
+      EvaluationJob job, PrecheckResult precheck, ModelWeights weights, Tokenizer tokenizer, Dataset dataset, Evaluator.ProgressSink progress)
+      throws IOException, InterruptedException {
+    GpuNodeSettings.EvaluationSettings e = settings.evaluation();
+    try (Backend backend = Backends.create(settings.backend(), settings.threads());
+        Transformer transformer = new Transformer(weights, backend)) {
+      ChatTemplate template = ChatTemplate.byName(job.chatTemplate());
+      Evaluation.Options options = new Evaluation.Options(e.samples(), job.hash(), template, e.maxTokens(), e.batchSize());
+      EvalResult result =
+          Evaluation.run(job.repository(), transformer, tokenizer, dataset, options, (scored, total) -> progress.progress("eval", (double) scored / total));
+      JudgeOutcome judged = judge.run(transformer, tokenizer, template, dataset.select(job.hash(), e.samples()), progress::progress);
+      if (!judged.succeeded()) return failed(judged.failureReason(), judged.failureCategory());
+      return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, judged), judged.verdicts());
+    }
+  }
+
+  /** The model's tokenizer, loaded and tried on a sentence; a file the library refuses is the miner's problem. */
+  private static Tokenizer usableTokenizer(Path dir) {
+    Tokenizer tokenizer;
+    try {
+      tokenizer = Tokenizer.load(dir);
+    } catch (IOException | RuntimeException refused) {
+      throw new ModelException("tokenizer.json is not a usable tokenizer: " + refused.getMessage(), refused);
+    }
+    try {
+      tokenizer.encode(TOKENIZER_PROBE);
+      return tokenizer;
+    } catch (RuntimeException refused) {
+      tokenizer.close();
+      throw new ModelException("tokenizer.json is not a usable tokenizer: " + refused.getMessage(), refused);
+    }
+  }
+
+  private static Dataset dataset(GpuNodeSettings.EvaluationSettings evaluation) {
+    if (evaluation.dataset() == null) {
+      return SyntheticDataset.generate(evaluation.syntheticSeed(), evaluation.syntheticConversations());
+    }
+    try {
+      return Dataset.read(evaluation.dataset());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the evaluation dataset " + evaluation.dataset() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Scores scores(EvalResult result, long weightBytes, double judge) {
+    double latency = TotalScore.latencyScore(result.latencyMs(), scoring);
+    Double total = TotalScore.of(new ScoreInputs(result.evalScore(), result.creativity(), latency, null, judge), scoring);
+    return new Scores(
+        TotalScore.modelSizeScore(weightBytes, scoring), result.evalScore(), latency, total, null, result.creativity(), null, judge);
+  }
+
+  /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings. */
+  private Map<String, String> info(EvalResult result, PrecheckResult precheck, JudgeOutcome judged) {
+    Map<String, String> info = new LinkedHashMap<>();
+    info.put("content_hash", precheck.contentHash());
+    info.put("model_bytes", Long.toString(precheck.weightBytes()));
+    info.put("dataset_version", result.datasetVersion());
+    info.put("engine_version", result.engineVersion());
+    info.put("backend", result.backend());
+    info.put("backend_settings", new TreeMap<>(result.backendSettings()).toString());
+    info.put("chat_template", result.chatTemplate());
+    info.put("samples", Integer.toString(result.samples()));
+    info.put("scored_tokens", Integer.toString(result.scoredTokens()));
+    info.put("max_tokens", Integer.toString(settings.evaluation().maxTokens()));
+    info.put("batch_size", Integer.toString(settings.evaluation().batchSize()));
+    info.put("mean_forward_latency_ms", Double.toString(result.latencyMs()));
+    info.put("judge", judged.judgeName());
+    info.put("judge_valid_verdicts", Integer.toString(judged.validVerdicts()));
+    info.put("judge_failed", Integer.toString(judged.failed()));
+    info.put("generated_tokens", Integer.toString(judged.generatedTokens()));
+    info.put("generation_tokens_per_second", Double.toString(judged.generationTokensPerSecond()));
+    return info;
+  }
+
+  static Failed failed(String reason, FailureCategory category) {
+    return new Failed(new Failure(reason, category));
+  }
+}
