@@ -4,11 +4,9 @@ import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.coordinator.readside.ReadSide;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -135,20 +133,7 @@ public final class Submissions {
                 .orElse(null));
   }
 
-  private <T> CompletionStage<T> onReadSide(ReadSideQuery<T> query) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return query.run();
-          } catch (SQLException e) {
-            throw new CompletionException(e);
-          }
-        },
-        blocking);
-  }
-
-  @FunctionalInterface
-  private interface ReadSideQuery<T> {
-    T run() throws SQLException;
+  private <T> CompletionStage<T> onReadSide(ReadSide.Query<T> query) {
+    return ReadSide.on(blocking, query);
   }
 }

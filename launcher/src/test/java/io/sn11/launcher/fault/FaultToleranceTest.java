@@ -288,8 +288,9 @@ class FaultToleranceTest {
     return body;
   }
 
+  /** The model's record on our own route: every score (null when not measured) and 404 when unknown. */
   private static ApiNode.Answer details(ApiNode api, Model model) throws Exception {
-    return api.get("/model_submission_details?" + ApiNode.query(model.queryFields()));
+    return api.get("/models/" + model.hash());
   }
 
   /** The records of {@code models} by hash, or null for a model that does not answer 200 now. */
