@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
  *
  * <p>Checks: the folder is present; the revision is pinned (when the caller passes it); no pickle
  * weight file ({@link ModelFiles#PICKLE_EXTENSIONS}); at least one {@code *.safetensors}; the total
- * weight bytes within the limit; {@code config.json} present, parseable, with {@code architectures}
+ * weight bytes within the limit; the metadata files it parses within their bounds
+ * ({@link #MAX_METADATA_BYTES}); {@code config.json} present, parseable, with {@code architectures}
  * naming a supported architecture; {@code tokenizer.json} present; a known chat template; and, when
  * {@code model.safetensors.index.json} is present, every shard it names is present. Like
  * {@link HubClient}, only root-level files count.
@@ -45,6 +47,14 @@ public final class Precheck {
             "chatml", "vicuna", "zephyr", "mistral", "alpaca", "llama2", "llama3", "llama3dot1", "gemma2", "qwen2dot5");
 
     private static final String INDEX_FILE = "model.safetensors.index.json";
+
+    /**
+     * The metadata files the evaluation parses whole, each bounded well above any real model's (a Llama-3
+     * tokenizer.json is 9 MB): a larger one is the miner's failure here, before anything reads it, rather
+     * than the evaluation's JVM running out of memory parsing it (which could not be told from ours).
+     */
+    static final Map<String, Long> MAX_METADATA_BYTES =
+            Map.of("config.json", 1L << 20, "tokenizer.json", 64L << 20, INDEX_FILE, 16L << 20);
     private final ObjectMapper json = new ObjectMapper();
 
     /** Checks everything but the revision. */
@@ -112,6 +122,9 @@ public final class Precheck {
         if (weightBytes > maxBytes) {
             miner(failures, "model too large: " + weightBytes + " bytes of weights, above the limit of " + maxBytes + " bytes");
         }
+        if (!metadataWithinBounds(modelDir, failures)) {
+            return PrecheckResult.failed(failures, weightBytes);
+        }
         checkConfig(modelDir.resolve("config.json"), failures);
         if (!Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
             miner(failures, "tokenizer.json missing");
@@ -127,6 +140,23 @@ public final class Precheck {
             failures.add(new PrecheckResult.Failure(FailureCategory.INFRASTRUCTURE, "cannot read the model files to hash them: " + e));
             return PrecheckResult.failed(failures, weightBytes);
         }
+    }
+
+    private static boolean metadataWithinBounds(Path modelDir, List<PrecheckResult.Failure> failures) {
+        boolean within = true;
+        for (var bound : new TreeMap<>(MAX_METADATA_BYTES).entrySet()) {
+            Path file = modelDir.resolve(bound.getKey());
+            try {
+                if (Files.isRegularFile(file) && Files.size(file) > bound.getValue()) {
+                    miner(failures, bound.getKey() + " is " + Files.size(file) + " bytes, above the bound of " + bound.getValue() + " bytes");
+                    within = false;
+                }
+            } catch (IOException e) {
+                failures.add(new PrecheckResult.Failure(FailureCategory.INFRASTRUCTURE, "cannot read the size of " + file + ": " + e));
+                within = false;
+            }
+        }
+        return within;
     }
 
     private void checkConfig(Path config, List<PrecheckResult.Failure> failures) {

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,6 +119,19 @@ class PrecheckTest {
         PrecheckResult result = precheck.check(dir, "chatml", total - 1);
         assertFailsWith(result, "too large");
         assertEquals(total, result.weightBytes());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"config.json", "tokenizer.json", "model.safetensors.index.json"})
+    void aMetadataFileBeyondItsBoundFailsBeforeAnythingReadsIt(String file) throws IOException {
+        // Sparse: as large as a hostile upload without costing the test the disk. Valid JSON would not
+        // matter: nothing may parse a file of this size in the evaluation's JVM.
+        long size = Precheck.MAX_METADATA_BYTES.get(file) + 1;
+        try (RandomAccessFile raf = new RandomAccessFile(dir.resolve(file).toFile(), "rw")) {
+            raf.setLength(size);
+        }
+        PrecheckResult result = precheck.check(dir, "chatml", LIMIT);
+        assertFailsWith(result, file + " is " + size + " bytes");
     }
 
     @Test
