@@ -32,6 +32,9 @@ import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.server.Complete;
+import org.apache.pekko.http.javadsl.server.RouteResults;
+import org.apache.pekko.http.javadsl.server.RouteResult;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.stream.Materializer;
 import org.slf4j.Logger;
@@ -147,7 +150,7 @@ abstract class ApiDirectives extends AllDirectives {
         authorization ->
             adminTokens
                 .fingerprint(authorization.flatMap(HttpApi::bearerToken).orElse(null))
-                .map(who -> mapResponse(response -> audited(who, route, response), inner))
+                .map(who -> mapRouteResultFuture(result -> result.thenCompose(answer -> auditedResult(who, route, answer)), inner))
                 .orElseGet(() -> complete(unauthorized())));
   }
 
@@ -161,7 +164,7 @@ abstract class ApiDirectives extends AllDirectives {
         (body, bearer) -> {
           Optional<String> who = adminOf(bearer, RequestFields.ofJson(body));
           if (who.isEmpty()) return CompletableFuture.completedFuture(unauthorized());
-          return answered(() -> handler.apply(body)).thenApply(response -> audited(who.get(), route, response));
+          return answered(() -> handler.apply(body)).thenCompose(response -> audited(who.get(), route, response));
         });
   }
 
@@ -178,19 +181,27 @@ abstract class ApiDirectives extends AllDirectives {
     return Optional.of(adminTokens.fingerprint(key).orElseThrow(() -> new ApiException(StatusCodes.FORBIDDEN, "admin_key", "invalid key")));
   }
 
-  /** Records an admin action once it is answered; a record that cannot be written is logged, not fatal. */
-  HttpResponse audited(String who, String route, HttpResponse response) {
+  /**
+   * Records an admin action before its answer goes out, so an acknowledged admin action is in the record
+   * too; a record that cannot be written is logged, not fatal (the action itself is already committed).
+   */
+  CompletionStage<HttpResponse> audited(String who, String route, HttpResponse response) {
     ReadSide.AdminAction action = new ReadSide.AdminAction(java.time.Instant.now(), who, route, response.status().intValue());
-    blocking(() -> {
+    return blocking(() -> {
           readSide.recordAdminAction(action);
-          return action;
+          return response;
         })
         .exceptionally(
             failure -> {
               system.log().error("admin action {} could not be recorded: {}", action, failure.getMessage());
-              return action;
+              return response;
             });
-    return response;
+  }
+
+  /** A route's result with its admin action recorded when it was answered (a rejection records nothing). */
+  private CompletionStage<RouteResult> auditedResult(String who, String route, RouteResult result) {
+    if (!(result instanceof Complete complete)) return CompletableFuture.completedFuture(result);
+    return audited(who, route, complete.getResponse()).thenApply(RouteResults::complete);
   }
 
   static Optional<String> bearerToken(String authorization) {

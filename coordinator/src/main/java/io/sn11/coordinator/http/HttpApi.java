@@ -139,7 +139,7 @@ public final class HttpApi extends ApiDirectives {
     // Without a valid credential a closed API says nothing about the body: 401 before any validation.
     if (!settings.openSubmissions() && admin.isEmpty()) return CompletableFuture.completedFuture(unauthorized());
     CompletionStage<HttpResponse> answered = answered(() -> submit(fields));
-    return admin.map(who -> answered.thenApply(response -> audited(who, "check_model", response))).orElse(answered);
+    return admin.map(who -> answered.thenCompose(response -> audited(who, "check_model", response))).orElse(answered);
   }
 
   private CompletionStage<HttpResponse> submit(RequestFields fields) {

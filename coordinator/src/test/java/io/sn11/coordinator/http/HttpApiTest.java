@@ -118,6 +118,31 @@ class HttpApiTest {
   }
 
   @Test
+  void anAdminActionIsRecordedBeforeItIsAnswered() throws Exception {
+    // No waiting: once an admin's answer is in hand, the record of the action is there too, through each
+    // way an admin route records (a bearer route, an admin_key body, check_model's own path).
+    Map<String, Integer> before = new java.util.HashMap<>();
+    for (String action : List.of("check_model", "evaluate_model", "admin_results")) before.put(action, recordedActions(action).size());
+    for (int i = 1; i <= 10; i++) {
+      Model m = model("audit-first", "model-" + i, hotkey("audit-first-" + i), 10);
+      checkModel(m.json()).expect(200);
+      assertEquals(before.get("check_model") + i, recordedActions("check_model").size(), "check_model " + i);
+      api.post("/evaluate_model", m.json().put("admin_key", TOKEN)).expect(200);
+      assertEquals(before.get("evaluate_model") + i, recordedActions("evaluate_model").size(), "evaluate_model " + i);
+      api.adminPost("/admin/results", m.json().set("score", JSON.createObjectNode().put("judge_score", 0.5))).expect(200);
+      assertEquals(before.get("admin_results") + i, recordedActions("admin_results").size(), "admin_results " + i);
+    }
+  }
+
+  private static List<JsonNode> recordedActions(String action) throws Exception {
+    List<JsonNode> found = new java.util.ArrayList<>();
+    for (JsonNode a : api.get("/admin/actions?limit=1000", "Authorization", "Bearer " + TOKEN).expect(200).body().path("actions")) {
+      if (a.path("action").asText().equals(action)) found.add(a);
+    }
+    return found;
+  }
+
+  @Test
   void everyAdminActionIsRecordedWithTheTokensFingerprintNeverTheToken() throws Exception {
     Model m = model("audit", "model", hotkey("audit"), 10);
     checkModel(m.json()).expect(200);
