@@ -13,6 +13,7 @@ public record CoordinatorSettings(
     int httpPort,
     long maxBodyBytes,
     Duration askTimeout,
+    Duration adminAuditTimeout,
     Connections connections,
     Tls tls,
     RateLimits rateLimits,
@@ -171,6 +172,7 @@ public record CoordinatorSettings(
             c.getInt("http.port"),
             c.getBytes("http.max-body-bytes"),
             c.getDuration("http.ask-timeout"),
+            c.getDuration("http.admin-audit-timeout"),
             new Connections(c.getInt("http.max-connections"), c.getInt("http.max-connections-per-address"), c.getDuration("http.header-read-timeout")),
             tls(c.getConfig("http.tls")),
             rateLimits(c.getConfig("http.rate-limits")),
@@ -278,6 +280,7 @@ public record CoordinatorSettings(
   private void validate() {
     require(httpPort >= 0 && httpPort <= 65535, "sn11.coordinator.http.port must be in 0..65535");
     require(maxBodyBytes > 0, "sn11.coordinator.http.max-body-bytes must be > 0");
+    require(!adminAuditTimeout.isNegative() && !adminAuditTimeout.isZero(), "sn11.coordinator.http.admin-audit-timeout must be > 0");
     require(connections.max() > 0, "sn11.coordinator.http.max-connections must be > 0");
     require(
         connections.maxPerAddress() > 0 && connections.maxPerAddress() <= connections.max(),

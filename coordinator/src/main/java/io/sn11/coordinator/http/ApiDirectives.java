@@ -183,7 +183,8 @@ abstract class ApiDirectives extends AllDirectives {
 
   /**
    * Records an admin action before its answer goes out, so an acknowledged admin action is in the record
-   * too; a record that cannot be written is logged, not fatal (the action itself is already committed).
+   * too. A record that cannot be written within {@code admin-audit-timeout} is logged, not fatal: the
+   * action itself is already committed (or refused), and its answer must not wait on a database that is gone.
    */
   CompletionStage<HttpResponse> audited(String who, String route, HttpResponse response) {
     ReadSide.AdminAction action = new ReadSide.AdminAction(java.time.Instant.now(), who, route, response.status().intValue());
@@ -191,6 +192,8 @@ abstract class ApiDirectives extends AllDirectives {
           readSide.recordAdminAction(action);
           return response;
         })
+        .toCompletableFuture()
+        .orTimeout(settings.adminAuditTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
         .exceptionally(
             failure -> {
               system.log().error("admin action {} could not be recorded: {}", action, failure.getMessage());
