@@ -22,7 +22,7 @@ mkdir -p "$work"
 
 echo "== build (gpu-node and its modules, tests skipped)" >&2
 (cd "$root" && mvn -B -q ${MVN_ARGS:-} -DskipTests -pl gpu-node -am package)
-if ! ls "$root"/gpu-node/target/classes/io/sn11/gpunode/cuda/*.ptx >/dev/null 2>&1; then
+if ! ls "$root"/gpu-node/target/classes/io/sn11/engine/cuda/*.ptx >/dev/null 2>&1; then
   echo "run.sh: the build packaged no PTX (nvcc not found at /usr/local/bin/nvcc); build with -Pptx -Dnvcc.executable=PATH" >&2
   exit 2
 fi

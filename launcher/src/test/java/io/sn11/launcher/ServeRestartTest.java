@@ -131,11 +131,13 @@ class ServeRestartTest {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     int port = freePort();
     stderrLog = tmp.resolve(name + "-stderr.log");
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                javaBin, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                "io.sn11.launcher.Sn11", "serve", "--data-dir", data.toString(), "--http-port", Integer.toString(port))
-            .redirectError(stderrLog.toFile());
+    List<String> command = new java.util.ArrayList<>(List.of(javaBin, "-Xmx512m"));
+    command.addAll(io.sn11.engine.EngineJvm.OPTIONS);
+    command.addAll(
+        List.of(
+            "-cp", System.getProperty("java.class.path"),
+            "io.sn11.launcher.Sn11", "serve", "--data-dir", data.toString(), "--http-port", Integer.toString(port)));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectError(stderrLog.toFile());
     // The token must come from the data folder, as an operator's first start would make it.
     builder.environment().remove(AdminToken.ENV);
     long started = System.nanoTime();

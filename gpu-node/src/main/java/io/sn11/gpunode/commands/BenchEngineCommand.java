@@ -1,10 +1,10 @@
 package io.sn11.gpunode.commands;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sn11.gpunode.engine.EngineVersion;
-import io.sn11.gpunode.engine.Sampler;
-import io.sn11.gpunode.engine.Transformer;
-import io.sn11.gpunode.engine.backend.Backend;
+import io.sn11.engine.EngineVersion;
+import io.sn11.engine.Sampler;
+import io.sn11.engine.Transformer;
+import io.sn11.engine.backend.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

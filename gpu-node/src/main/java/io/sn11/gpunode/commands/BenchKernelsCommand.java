@@ -1,11 +1,11 @@
 package io.sn11.gpunode.commands;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sn11.gpunode.engine.backend.Backend;
-import io.sn11.gpunode.engine.model.LayerWeights;
-import io.sn11.gpunode.engine.model.ModelConfig;
-import io.sn11.gpunode.engine.model.ModelWeights;
-import io.sn11.gpunode.engine.safetensors.Tensor;
+import io.sn11.engine.backend.Backend;
+import io.sn11.engine.model.LayerWeights;
+import io.sn11.engine.model.ModelConfig;
+import io.sn11.engine.model.ModelWeights;
+import io.sn11.engine.safetensors.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

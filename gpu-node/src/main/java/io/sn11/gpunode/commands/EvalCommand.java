@@ -2,11 +2,11 @@ package io.sn11.gpunode.commands;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.sn11.gpunode.engine.backend.Backend;
-import io.sn11.gpunode.engine.data.Dataset;
-import io.sn11.gpunode.engine.eval.EvalResult;
-import io.sn11.gpunode.engine.eval.Evaluation;
-import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
+import io.sn11.engine.backend.Backend;
+import io.sn11.engine.data.Dataset;
+import io.sn11.engine.eval.EvalResult;
+import io.sn11.engine.eval.Evaluation;
+import io.sn11.engine.tokenizer.ChatTemplate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,7 +1,7 @@
 package io.sn11.gpunode.commands;
 
-import io.sn11.gpunode.engine.data.Dataset;
-import io.sn11.gpunode.engine.data.SyntheticDataset;
+import io.sn11.engine.data.Dataset;
+import io.sn11.engine.data.SyntheticDataset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -1,7 +1,7 @@
 package io.sn11.gpunode.commands;
 
-import io.sn11.gpunode.engine.safetensors.DType;
-import io.sn11.gpunode.engine.tiny.TinyModels;
+import io.sn11.engine.safetensors.DType;
+import io.sn11.engine.tiny.TinyModels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

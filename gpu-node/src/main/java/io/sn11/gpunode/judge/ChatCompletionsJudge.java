@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.engine.tokenizer.Message;
 import io.sn11.gpunode.judge.Judgement.FailureKind;
 import io.sn11.gpunode.judge.JudgeSettings.Provider;
 

@@ -1,7 +1,7 @@
 package io.sn11.gpunode.judge;
 
-import io.sn11.gpunode.engine.data.Conversation;
-import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.engine.data.Conversation;
+import io.sn11.engine.tokenizer.Message;
 
 import java.util.List;
 

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.scoring.JudgeTally.Side;
-import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.engine.tokenizer.Message;
 
 import java.util.List;
 

@@ -2,7 +2,7 @@ package io.sn11.gpunode.judge;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import io.sn11.gpunode.engine.GenerationOptions;
+import io.sn11.engine.GenerationOptions;
 
 import java.net.URI;
 import java.time.Duration;

@@ -5,13 +5,13 @@ import io.sn11.cluster.scoring.ScoringSettings;
 
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.scoring.JudgeTally;
-import io.sn11.gpunode.engine.GenerationOptions;
-import io.sn11.gpunode.engine.Generator;
-import io.sn11.gpunode.engine.Transformer;
-import io.sn11.gpunode.engine.data.Conversation;
-import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
-import io.sn11.gpunode.engine.tokenizer.Message;
-import io.sn11.gpunode.engine.tokenizer.Tokenizer;
+import io.sn11.engine.GenerationOptions;
+import io.sn11.engine.Generator;
+import io.sn11.engine.Transformer;
+import io.sn11.engine.data.Conversation;
+import io.sn11.engine.tokenizer.ChatTemplate;
+import io.sn11.engine.tokenizer.Message;
+import io.sn11.engine.tokenizer.Tokenizer;
 import io.sn11.gpunode.judge.Judgement.FailureKind;
 
 import java.util.ArrayList;

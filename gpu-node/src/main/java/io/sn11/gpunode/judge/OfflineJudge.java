@@ -1,7 +1,7 @@
 package io.sn11.gpunode.judge;
 
 import io.sn11.cluster.scoring.JudgeTally.Side;
-import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.engine.tokenizer.Message;
 
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -1,7 +1,7 @@
 package io.sn11.gpunode.store;
 
-import io.sn11.gpunode.engine.safetensors.DType;
-import io.sn11.gpunode.engine.tiny.TinyModels;
+import io.sn11.engine.safetensors.DType;
+import io.sn11.engine.tiny.TinyModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -114,6 +114,7 @@ final class EvaluationProcess {
   List<String> command(EvaluationJob job) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(io.sn11.engine.EngineJvm.OPTIONS);
     command.add("-D" + EvaluateChildCommand.MODEL_PROPERTY + "=" + job.hash());
     command.add("-Xmx" + settings.maxHeapBytes());
     command.add("-XX:MaxDirectMemorySize=" + settings.maxDirectMemoryBytes());

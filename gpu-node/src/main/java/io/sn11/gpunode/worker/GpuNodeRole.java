@@ -6,7 +6,7 @@ import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.work.EvaluationWork;
-import io.sn11.gpunode.engine.backend.Backends;
+import io.sn11.engine.backend.Backends;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package io.sn11.gpunode.worker;
 
 import com.typesafe.config.Config;
-import io.sn11.gpunode.engine.backend.Backends;
-import io.sn11.gpunode.engine.model.ModelLimits;
+import io.sn11.engine.backend.Backends;
+import io.sn11.engine.model.ModelLimits;
 import io.sn11.gpunode.judge.JudgeSettings;
 import java.net.URI;
 import java.nio.file.Files;

@@ -10,20 +10,20 @@ import io.sn11.cluster.scoring.TotalScore;
 import io.sn11.cluster.work.EvaluationWork.Completed;
 import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Update;
-import io.sn11.gpunode.engine.Transformer;
-import io.sn11.gpunode.engine.backend.Backend;
-import io.sn11.gpunode.engine.backend.Backends;
-import io.sn11.gpunode.engine.backend.DeviceMemoryException;
-import io.sn11.gpunode.engine.data.Dataset;
-import io.sn11.gpunode.engine.data.SyntheticDataset;
-import io.sn11.gpunode.engine.eval.EvalResult;
-import io.sn11.gpunode.engine.eval.Evaluation;
-import io.sn11.gpunode.engine.model.ModelConfig;
-import io.sn11.gpunode.engine.model.ModelException;
-import io.sn11.gpunode.engine.model.ModelWeights;
-import io.sn11.gpunode.engine.safetensors.SafetensorsException;
-import io.sn11.gpunode.engine.tokenizer.ChatTemplate;
-import io.sn11.gpunode.engine.tokenizer.Tokenizer;
+import io.sn11.engine.Transformer;
+import io.sn11.engine.backend.Backend;
+import io.sn11.engine.backend.Backends;
+import io.sn11.engine.backend.DeviceMemoryException;
+import io.sn11.engine.data.Dataset;
+import io.sn11.engine.data.SyntheticDataset;
+import io.sn11.engine.eval.EvalResult;
+import io.sn11.engine.eval.Evaluation;
+import io.sn11.engine.model.ModelConfig;
+import io.sn11.engine.model.ModelException;
+import io.sn11.engine.model.ModelWeights;
+import io.sn11.engine.safetensors.SafetensorsException;
+import io.sn11.engine.tokenizer.ChatTemplate;
+import io.sn11.engine.tokenizer.Tokenizer;
 import io.sn11.gpunode.judge.Judge;
 import io.sn11.gpunode.judge.JudgeOutcome;
 import io.sn11.gpunode.judge.JudgeStep;
@@ -83,7 +83,7 @@ final class ModelScoring {
       return run(job, precheck, weights, tokenizer, dataset(e), progress);
     } catch (DeviceMemoryException ex) {
       // Another node (or this one, later) may have the memory: not the miner's doing.
-      return failed(ex.getMessage(), ex.category());
+      return failed(ex.getMessage(), FailureCategory.INFRASTRUCTURE);
     } catch (SafetensorsException | ModelException ex) {
       // Passed the precheck's file checks but the engine cannot read it: the repository's fault.
       return failed("the engine cannot load the model: " + ex.getMessage(), FailureCategory.MINER);

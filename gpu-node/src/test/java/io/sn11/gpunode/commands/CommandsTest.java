@@ -2,7 +2,7 @@ package io.sn11.gpunode.commands;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sn11.gpunode.engine.NaiveReferenceModel;
+import io.sn11.engine.NaiveReferenceModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;

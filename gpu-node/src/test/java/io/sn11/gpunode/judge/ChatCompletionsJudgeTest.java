@@ -2,8 +2,8 @@ package io.sn11.gpunode.judge;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sn11.cluster.scoring.JudgeTally.Side;
-import io.sn11.gpunode.engine.GenerationOptions;
-import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.engine.GenerationOptions;
+import io.sn11.engine.tokenizer.Message;
 import io.sn11.gpunode.judge.FakeChatCompletions.Answer;
 import io.sn11.gpunode.judge.Judgement.FailureKind;
 import org.junit.jupiter.api.AfterEach;

@@ -3,7 +3,7 @@ package io.sn11.gpunode.judge;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sn11.cluster.scoring.JudgeTally.Side;
-import io.sn11.gpunode.engine.tokenizer.Message;
+import io.sn11.engine.tokenizer.Message;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -3,7 +3,7 @@ package io.sn11.gpunode.judge;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import io.sn11.gpunode.engine.GenerationOptions;
+import io.sn11.engine.GenerationOptions;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.sn11.gpunode.engine.model.ModelLimits;
+import io.sn11.engine.model.ModelLimits;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -7,6 +7,7 @@ import io.sn11.gpunode.store.DemoModels;
 import io.sn11.gpunode.store.ModelStore;
 import io.sn11.launcher.DurablePostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.sn11.engine.EngineJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -259,7 +260,10 @@ public final class ClusterProcesses implements AutoCloseable {
 
   private static List<String> javaCommand() {
     // The management port (when a node runs Pekko Management) must not clash between the nodes.
-    return List.of(JAVA, "-Xmx384m", "-XX:+UseSerialGC", "-Dpekko.management.http.port=0", "-cp", System.getProperty("java.class.path"), "io.sn11.launcher.Sn11");
+    List<String> command = new ArrayList<>(List.of(JAVA, "-Xmx384m", "-XX:+UseSerialGC", "-Dpekko.management.http.port=0"));
+    command.addAll(EngineJvm.OPTIONS);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.sn11.launcher.Sn11"));
+    return command;
   }
 
   /** The operator file of config/postgres.conf with this database's address, as an operator would write it. */

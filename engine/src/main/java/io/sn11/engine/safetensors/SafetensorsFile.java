@@ -1,0 +1,214 @@
+package io.sn11.engine.safetensors;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One {@code .safetensors} file: an 8-byte little-endian header length, a JSON header, then the tensor data.
+ * {@link #open(Path)} validates the whole header before any tensor is handed out; tensor bytes are
+ * memory-mapped read-only, one mapping per tensor (so a tensor must be smaller than 2 GiB).
+ */
+public final class SafetensorsFile implements AutoCloseable {
+    /** Upper bound on the JSON header; real headers are a few hundred KiB. */
+    public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    /** Validated entry of the header: offsets are relative to the start of the data section. */
+    public record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+
+    /** Strict: duplicate keys and anything after the JSON object (other than padding spaces) are errors. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, Entry> entries;
+    private final Map<String, String> metadata;
+
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart,
+                            Map<String, Entry> entries, Map<String, String> metadata) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.entries = entries;
+        this.metadata = metadata;
+    }
+
+    public static SafetensorsFile open(Path path) throws IOException {
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            long fileSize = ch.size();
+            if (fileSize < 8) throw error(path, "file is " + fileSize + " bytes, shorter than the 8-byte header length");
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen <= 0) throw error(path, "header length " + headerLen + " must be positive");
+            if (headerLen > MAX_HEADER_BYTES) {
+                throw error(path, "header length " + headerLen + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+            }
+            if (headerLen > fileSize - 8) {
+                throw error(path, "header length " + headerLen + " exceeds the file size " + fileSize + " - 8");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, hb, 8);
+            String headerText = new String(hb.array(), StandardCharsets.UTF_8);
+            long dataStart = 8 + headerLen;
+            long dataSize = fileSize - dataStart;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, Entry> entries = parseHeader(path, headerText, dataSize, metadata);
+            return new SafetensorsFile(path, ch, dataStart, entries, metadata);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) throw new IOException("unexpected end of file");
+            pos += n;
+        }
+    }
+
+    static Map<String, Entry> parseHeader(Path path, String headerText, long dataSize, Map<String, String> metadataOut) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(headerText);
+        } catch (JsonProcessingException e) {
+            throw error(path, "header is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw error(path, "header is not a JSON object");
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> it = ((ObjectNode) root).fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> f = it.next();
+            String name = f.getKey();
+            JsonNode v = f.getValue();
+            if (name.equals("__metadata__")) {
+                if (!v.isObject()) throw error(path, "__metadata__ is not an object");
+                v.fields().forEachRemaining(m -> {
+                    if (!m.getValue().isTextual()) throw error(path, "__metadata__ value '" + m.getKey() + "' is not a string");
+                    metadataOut.put(m.getKey(), m.getValue().asText());
+                });
+                continue;
+            }
+            entries.put(name, parseEntry(path, name, v, dataSize));
+        }
+        checkNoOverlap(path, entries.values());
+        return Collections.unmodifiableMap(entries);
+    }
+
+    private static Entry parseEntry(Path path, String name, JsonNode v, long dataSize) {
+        String where = "tensor " + name;
+        if (!v.isObject()) throw error(path, where + ": entry is not an object");
+        JsonNode dt = v.get("dtype"), sh = v.get("shape"), off = v.get("data_offsets");
+        if (dt == null || !dt.isTextual()) throw error(path, where + ": missing or non-string dtype");
+        if (sh == null || !sh.isArray()) throw error(path, where + ": missing or non-array shape");
+        if (off == null || !off.isArray() || off.size() != 2) throw error(path, where + ": data_offsets must be [begin, end]");
+        DType dtype;
+        try {
+            dtype = DType.valueOf(dt.asText());
+        } catch (IllegalArgumentException e) {
+            throw error(path, where + " has unsupported dtype " + dt.asText() + "; supported: F32, F16, BF16");
+        }
+        long[] shape = new long[sh.size()];
+        long elements = 1;
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode d = sh.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
+                throw error(path, where + ": shape entry " + d + " is not a non-negative integer");
+            }
+            shape[i] = d.asLong();
+            try {
+                elements = Math.multiplyExact(elements, shape[i]);
+            } catch (ArithmeticException e) {
+                throw error(path, where + ": shape " + sh + " overflows");
+            }
+        }
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(elements, dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw error(path, where + ": shape " + sh + " overflows");
+        }
+        for (JsonNode o : off) {
+            if (!o.isIntegralNumber() || !o.canConvertToLong()) throw error(path, where + ": data_offsets " + off + " are not integers");
+        }
+        long begin = off.get(0).asLong(), end = off.get(1).asLong();
+        if (begin < 0 || begin > end || end > dataSize) {
+            throw error(path, where + ": data_offsets [" + begin + ", " + end + "] outside the data section of "
+                    + dataSize + " bytes");
+        }
+        if (end - begin != bytes) {
+            throw error(path, where + ": shape " + sh + " of " + dtype + " needs " + bytes + " bytes but data_offsets span "
+                    + (end - begin));
+        }
+        if (bytes >= Integer.MAX_VALUE) throw error(path, where + ": " + bytes + " bytes; tensors must be smaller than 2 GiB");
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    private static void checkNoOverlap(Path path, Iterable<Entry> all) {
+        List<Entry> sorted = new ArrayList<>();
+        all.forEach(sorted::add);
+        sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        Entry prev = null;
+        for (Entry e : sorted) {
+            if (e.begin() == e.end()) continue; // empty tensors occupy no bytes
+            if (prev != null && e.begin() < prev.end()) {
+                throw error(path, "tensor " + e.name() + " [" + e.begin() + ", " + e.end() + ") overlaps tensor "
+                        + prev.name() + " [" + prev.begin() + ", " + prev.end() + ")");
+            }
+            prev = e;
+        }
+    }
+
+    static SafetensorsException error(Path path, String msg) {
+        return new SafetensorsException(path + ": " + msg);
+    }
+
+    public Path path() { return path; }
+
+    public Map<String, Entry> entries() { return entries; }
+
+    public Map<String, String> metadata() { return Collections.unmodifiableMap(metadata); }
+
+    public boolean contains(String name) { return entries.containsKey(name); }
+
+    /** Maps the named tensor (read-only). */
+    public Tensor tensor(String name) {
+        Entry e = entries.get(name);
+        if (e == null) throw error(path, "tensor " + name + " not found");
+        try {
+            long size = e.end() - e.begin();
+            ByteBuffer buf = size == 0 ? ByteBuffer.allocate(0)
+                    : channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), size);
+            return new Tensor(name, e.dtype(), e.shape(), buf.order(ByteOrder.LITTLE_ENDIAN));
+        } catch (IOException ex) {
+            throw new SafetensorsException(path + ": tensor " + name + ": cannot map: " + ex.getMessage(), ex);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close(); // mappings stay valid until garbage-collected
+    }
+}

@@ -1,7 +1,0 @@
-package io.sn11.gpunode.engine;
-
-/** Reported with every result; bump when a change can move scores. */
-public final class EngineVersion {
-    private EngineVersion() {}
-    public static final String VERSION = "sn11-engine/0.1.0";
-}

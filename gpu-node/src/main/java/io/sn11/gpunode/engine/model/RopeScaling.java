@@ -1,4 +1,0 @@
-package io.sn11.gpunode.engine.model;
-
-/** Llama-3 style rope frequency scaling ("rope_type": "llama3"). */
-public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {}
