@@ -4,8 +4,8 @@
 #   scoring   teacher-forced scoring of BATCH x SEQ_LEN tokens (logits -> top-10, softmax, entropy, target probability)
 #   decode    greedy tokens/s at batch 1 vs the memory-bandwidth limit (weight bytes read once per token)
 #   matmul    TFLOP/s on the model's projection and lm-head shapes vs torch.matmul
-# Needs: an NVIDIA GPU with its driver, a JDK 17, Maven (with the project's dependencies in ~/.m2 when offline; set
-# MVN_ARGS=-o), nvcc for the PTX (or a gpu-node/target/classes built elsewhere), python3 with torch and transformers.
+# Needs: an NVIDIA GPU with its driver, a JDK 25, Maven (with the project's dependencies in ~/.m2 when offline; set
+# MVN_ARGS=-o), nvcc for the PTX (or an engine/target/classes built elsewhere), python3 with torch and transformers.
 # Environment: SHAPES ("1b 8b"), SEQ_LEN (1024), BATCH (4), DECODE_TOKENS (64), BANDWIDTH_GBS (4800, H200),
 # BENCH_DIR (data/bench-gpu: models and results), PYTHON (python3), MVN_ARGS.
 set -euo pipefail
@@ -20,14 +20,14 @@ bandwidth="${BANDWIDTH_GBS:-4800}"
 python="${PYTHON:-python3}"
 mkdir -p "$work"
 
-echo "== build (gpu-node and its modules, tests skipped)" >&2
-(cd "$root" && mvn -B -q ${MVN_ARGS:-} -DskipTests -pl gpu-node -am package)
-if ! ls "$root"/gpu-node/target/classes/io/sn11/engine/cuda/*.ptx >/dev/null 2>&1; then
+echo "== build (the launcher and its modules, tests skipped)" >&2
+(cd "$root" && mvn -B -q ${MVN_ARGS:-} -DskipTests -pl launcher -am package)
+if ! ls "$root"/engine/target/classes/io/sn11/engine/cuda/*.ptx >/dev/null 2>&1; then
   echo "run.sh: the build packaged no PTX (nvcc not found at /usr/local/bin/nvcc); build with -Pptx -Dnvcc.executable=PATH" >&2
   exit 2
 fi
-(cd "$root" && mvn -B -q ${MVN_ARGS:-} -pl gpu-node dependency:build-classpath -Dmdep.outputFile="$work/classpath.txt")
-engine() { java -cp "$root/gpu-node/target/classes:$(cat "$work/classpath.txt")" io.sn11.gpunode.commands.EngineCommands "$@"; }
+# ./sn11 finds the JDK 25 and runs the engine's commands from the build just made.
+engine() { "$root/sn11" "$@"; }
 
 for shape in $shapes; do
   model="$work/llama-$shape-bf16"
