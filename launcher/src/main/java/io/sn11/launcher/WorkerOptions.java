@@ -12,7 +12,7 @@ final class WorkerOptions {
   @Option(names = "--slots", paramLabel = "N", description = "Evaluations this node runs at once (default: sn11.gpu-node.slots, 1).")
   Integer slots;
 
-  @Option(names = "--backend", paramLabel = "NAME", description = "Inference backend: auto, cpu or cuda (default: sn11.gpu-node.backend, auto).")
+  @Option(names = "--backend", paramLabel = "NAME", description = "Inference backend: auto, cpu (SIMD), scalar (the plain-Java reference) or cuda (default: sn11.gpu-node.backend, auto).")
   String backend;
 
   void putInto(Map<String, Object> options) {
