@@ -2,6 +2,7 @@ package io.sn11.engine.backend.cuda;
 
 import io.sn11.engine.backend.Backend;
 import io.sn11.engine.backend.DeviceMemoryException;
+import io.sn11.engine.backend.cuda.DeviceMemoryPool.Block;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.safetensors.Tensor;
 import jcuda.NativePointerObject;
@@ -20,9 +21,11 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The engine's kernels on an NVIDIA GPU through the JCuda driver API, loading the PTX the build compiled from
@@ -35,10 +38,13 @@ import java.util.Map;
  */
 public final class CudaBackend implements Backend {
     private final CudaProbe probe;
+    private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<CudaKernel, CUfunction> functions = new EnumMap<>(CudaKernel.class);
-    private final DeviceMemoryPool pool = new DeviceMemoryPool();
+    private final DeviceMemoryPool<CUdeviceptr> pool;
+    /** Weights not closed yet: freed on close, since releasing the primary context need not destroy it. */
+    private final Set<CudaWeight> residentWeights = new HashSet<>();
     private final DeviceInts positions = new DeviceInts(), indices = new DeviceInts();
     private boolean closed;
 
@@ -47,9 +53,12 @@ public final class CudaBackend implements Backend {
         // idempotent after the probe; makes a backend opened with any available probe report errors as exceptions
         JCudaDriver.setExceptionsEnabled(true);
         JCudaDriver.cuInit(0);
-        CUdevice device = new CUdevice();
         JCudaDriver.cuDeviceGet(device, 0);
-        JCudaDriver.cuCtxCreate(context, 0, device);
+        // The device's primary context, not a context of our own: the CUDA runtime (and so cuBLASLt) works in the
+        // primary context, so our kernels and cuBLASLt's see the same allocations and the same default stream.
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        JCudaDriver.cuCtxSetCurrent(context);
+        pool = DeviceMemoryPool.cuda(probe.deviceName());
         try {
             for (String module : CudaKernel.modules()) {
                 CUmodule m = new CUmodule();
@@ -66,10 +75,10 @@ public final class CudaBackend implements Backend {
                     CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     CudaLaunch.prefillSharedBytes(CudaLaunch.MAX_HEAD_DIM));
         } catch (IOException e) {
-            JCudaDriver.cuCtxDestroy(context);
+            close();
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            JCudaDriver.cuCtxDestroy(context);
+            close();
             throw e;
         }
     }
@@ -104,13 +113,15 @@ public final class CudaBackend implements Backend {
 
     /** Device memory of {@code size()} floats, returned to the pool on close. */
     final class CudaBuffer implements Buffer {
+        final Block<CUdeviceptr> block;
         final CUdeviceptr ptr;
         final int size;
         private boolean released;
 
         CudaBuffer(int floats) {
             this.size = floats;
-            this.ptr = pool.allocate(4L * floats);
+            this.block = pool.allocate(4L * floats);
+            this.ptr = block.handle();
         }
 
         @Override public int size() { return size; }
@@ -122,7 +133,7 @@ public final class CudaBackend implements Backend {
         public void close() {
             if (released || closed) return;
             released = true;
-            pool.recycle(ptr, 4L * size);
+            pool.recycle(block);
         }
     }
 
@@ -150,6 +161,7 @@ public final class CudaBackend implements Backend {
                 JCudaDriver.cuMemAlloc(ptr, 4L * v.length);
                 JCudaDriver.cuMemcpyHtoD(ptr, Pointer.to(v), 4L * v.length);
             }
+            residentWeights.add(this);
         }
 
         @Override public String name() { return name; }
@@ -162,6 +174,7 @@ public final class CudaBackend implements Backend {
             if (released || closed) return;
             released = true;
             enter();  // cuMemFree needs the context current on this thread
+            residentWeights.remove(this);
             JCudaDriver.cuMemFree(ptr);
         }
     }
@@ -201,20 +214,18 @@ public final class CudaBackend implements Backend {
 
     /** A small device array of ints (token ids, positions, row indices) re-uploaded only when its content changes. */
     private final class DeviceInts {
-        private CUdeviceptr ptr;
-        private int capacity;
+        private Block<CUdeviceptr> block;
         private int[] last = new int[0];
 
         CUdeviceptr upload(int[] values) {
-            if (Arrays.equals(values, last)) return ptr;
-            if (values.length > capacity) {
-                if (ptr != null) pool.recycle(ptr, 4L * capacity);
-                capacity = Math.max(values.length, 2 * capacity);
-                ptr = pool.allocate(4L * capacity);
+            if (block != null && Arrays.equals(values, last)) return block.handle();
+            if (block == null || 4L * values.length > block.capacity()) {
+                if (block != null) pool.recycle(block);
+                block = pool.allocate(4L * Math.max(1, values.length));
             }
-            if (values.length > 0) JCudaDriver.cuMemcpyHtoD(ptr, Pointer.to(values), 4L * values.length);
+            if (values.length > 0) JCudaDriver.cuMemcpyHtoD(block.handle(), Pointer.to(values), 4L * values.length);
             last = values.clone();
-            return ptr;
+            return block.handle();
         }
     }
 
@@ -449,9 +460,11 @@ public final class CudaBackend implements Backend {
         if (closed) return;
         JCudaDriver.cuCtxSetCurrent(context);
         closed = true;
+        // the primary context outlives this backend where the runtime holds it too: free everything we allocated
         pool.close();
-        // destroying the context frees every allocation still open (weights, buffers the caller did not close)
+        for (CudaWeight w : residentWeights) JCudaDriver.cuMemFree(w.ptr);
+        residentWeights.clear();
         for (CUmodule m : modules) JCudaDriver.cuModuleUnload(m);
-        JCudaDriver.cuCtxDestroy(context);
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
     }
 }
