@@ -308,6 +308,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Every buffer the attention of slice {@code s} reads or writes holds the slice's rows (the kernels check nothing). */
+    static void requireAttentionSizes(Buffer q, Buffer k, Buffer v, Buffer out, SeqSlice s, int qDim, int kvDim) {
+        long rows = (long) s.firstRow() + s.length();
+        requireSize(q, rows * qDim, "attention q");
+        requireSize(k, rows * kvDim, "attention k");
+        requireSize(v, rows * kvDim, "attention v");
+        requireSize(out, rows * qDim, "attention out");
+    }
+
     // ---------------------------------------------------------------- kernels
 
     @Override
@@ -372,9 +381,7 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("kv cache capacity " + c.capacity + " exceeded at position "
                         + (s.startPos() + s.length()));
             }
-            requireSize(q, (long) (s.firstRow() + s.length()) * qDim, "attention q");
-            requireSize(k, (long) (s.firstRow() + s.length()) * kvDim, "attention k");
-            requireSize(out, (long) (s.firstRow() + s.length()) * qDim, "attention out");
+            requireAttentionSizes(q, k, v, out, s, qDim, kvDim);
         }
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (SeqSlice s : batch) {
