@@ -14,6 +14,8 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,6 +39,8 @@ import java.util.Set;
  * context current on the calling thread at every entry, so that thread may change between calls.
  */
 public final class CudaBackend implements Backend {
+    private static final Logger log = LoggerFactory.getLogger(CudaBackend.class);
+
     private final CudaProbe probe;
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
@@ -46,9 +50,13 @@ public final class CudaBackend implements Backend {
     /** Weights not closed yet: freed on close, since releasing the primary context need not destroy it. */
     private final Set<CudaWeight> residentWeights = new HashSet<>();
     private final DeviceInts positions = new DeviceInts(), indices = new DeviceInts();
+    /** cuBLASLt for the many-row bf16 matmuls; null where it is absent or did not start (the WMMA kernels run). */
+    private CublasLtMatmul cublasLt;
+    /** Which kernels run the matmuls, and why not cuBLASLt where it is not used: for {@link #settings()}. */
+    private String matmul;
     private boolean closed;
 
-    private CudaBackend(CudaProbe probe) {
+    private CudaBackend(CudaProbe probe, CublasLt.Loaded cublasLtLibrary) {
         this.probe = probe;
         // idempotent after the probe; makes a backend opened with any available probe report errors as exceptions
         JCudaDriver.setExceptionsEnabled(true);
@@ -74,6 +82,7 @@ public final class CudaBackend implements Backend {
             JCudaDriver.cuFuncSetAttribute(functions.get(CudaKernel.ATTENTION_PREFILL),
                     CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     CudaLaunch.prefillSharedBytes(CudaLaunch.MAX_HEAD_DIM));
+            startCublasLt(cublasLtLibrary);
         } catch (IOException e) {
             close();
             throw new UncheckedIOException(e);
@@ -83,10 +92,42 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Opens device 0, or fails with the probe's reason when this JVM cannot run CUDA. */
-    public static CudaBackend open(CudaProbe probe) {
+    /** Opens device 0, or fails with the probe's reason when this JVM cannot run CUDA; cuBLASLt where it is found. */
+    public static CudaBackend open(CudaProbe probe) { return open(probe, CublasLt.system()); }
+
+    /** As {@link #open(CudaProbe)} with the cuBLASLt library given: a refused one keeps every matmul on our kernels. */
+    public static CudaBackend open(CudaProbe probe, CublasLt.Loaded cublasLt) {
         if (!probe.available()) throw new IllegalStateException("backend 'cuda' is not available: " + probe.reason());
-        return new CudaBackend(probe);
+        return new CudaBackend(probe, cublasLt);
+    }
+
+    /** cuBLASLt in this context, or the WMMA kernels with the reason logged once and kept for the settings. */
+    private void startCublasLt(CublasLt.Loaded loaded) {
+        String refusal = loaded.reason();
+        if (loaded.library().isPresent()) {
+            CublasLt lib = loaded.library().get();
+            try {
+                cublasLt = new CublasLtMatmul(lib);
+                matmul = matmulSetting(lib.release() + " (" + lib.location() + ")", null);
+                return;
+            } catch (RuntimeException e) {
+                refusal = lib.location() + " did not start: " + e.getMessage();
+            }
+        }
+        log.info("cuda backend: matmuls on our WMMA kernels, cuBLASLt not used: {}", refusal);
+        matmul = matmulSetting(null, refusal);
+    }
+
+    /** The {@code matmul} setting: cuBLASLt's version and place when it runs the bf16 prefill matmuls, else why not. */
+    static String matmulSetting(String cublasLt, String refusal) {
+        String small = "f32 gemv for " + CudaLaunch.GEMV_MAX_ROWS + " rows or fewer";
+        if (cublasLt != null) {
+            return "cuBLASLt " + cublasLt + " for bf16 weights above " + CudaLaunch.GEMV_MAX_ROWS + " rows (activations "
+                    + "rounded to bf16, f32 accumulation); WMMA tensor cores for f16 weights and for shapes cuBLASLt has no "
+                    + "algorithm for; tiled f32 for f32 weights; " + small;
+        }
+        return "WMMA tensor cores (activations rounded to the weight dtype, f32 accumulation) for f16/bf16 weights above "
+                + CudaLaunch.GEMV_MAX_ROWS + " rows; tiled f32 for f32 weights; " + small + "; cuBLASLt not used: " + refusal;
     }
 
     @Override public String name() { return "cuda"; }
@@ -99,8 +140,7 @@ public final class CudaBackend implements Backend {
         m.put("memory_bytes", probe.totalMemoryBytes());
         m.put("driver_version", probe.driverVersion());
         m.put("accumulate", "f32");
-        m.put("matmul", "tensor cores (activations rounded to the weight dtype) for f16/bf16 weights above "
-                + CudaLaunch.GEMV_MAX_ROWS + " rows, f32 otherwise");
+        m.put("matmul", matmul);
         return m;
     }
 
@@ -350,10 +390,30 @@ public final class CudaBackend implements Backend {
         requireSize(x, (long) rows * wt.cols, "matmul " + wt.name);
         requireSize(out, (long) rows * wt.rows, "matmul " + wt.name);
         if (rows == 0) return;
+        if (cublasLt != null && rows > CudaLaunch.GEMV_MAX_ROWS && wt.deviceDtype == DType.BF16) {
+            long biasAddress = bias == null ? 0 : DeviceAddress.of(w(bias).ptr);
+            CublasLtMatmul.Plan plan = cublasLt.plan(rows, wt.cols, wt.rows, biasAddress, DType.F32);
+            if (plan.runnable()) {
+                matmulOnCublasLt(plan, b(x), rows, wt, biasAddress, b(out));
+                return;
+            }
+        }
         CudaKernel kernel = CudaLaunch.matmulKernel(rows, wt.deviceDtype);
         int[] grid = CudaLaunch.matmulGrid(kernel, rows, wt.rows);
         CUdeviceptr biasPtr = bias == null ? new CUdeviceptr() : w(bias).ptr;  // null pointer: no bias
         launch(kernel, grid[0], grid[1], 1, CudaLaunch.THREADS, 0, b(x).ptr, wt.ptr, biasPtr, b(out).ptr, rows, wt.rows, wt.cols);
+    }
+
+    /** x rounded to bf16 in scratch memory, then cuBLASLt; all on the default stream, so the scratch can go back at once. */
+    private void matmulOnCublasLt(CublasLtMatmul.Plan plan, CudaBuffer x, int rows, CudaWeight w, long bias, CudaBuffer out) {
+        long n = (long) rows * w.cols;
+        Block<CUdeviceptr> xBf16 = pool.allocate(2 * n);
+        try {
+            launch(CudaKernel.ROUND_TO_BF16, CudaLaunch.strideBlocks(n), 1, 1, CudaLaunch.THREADS, 0, x.ptr, xBf16.handle(), n);
+            cublasLt.run(plan, DeviceAddress.of(xBf16.handle()), DeviceAddress.of(w.ptr), bias, DeviceAddress.of(out.ptr));
+        } finally {
+            pool.recycle(xBf16);
+        }
     }
 
     @Override
@@ -467,6 +527,7 @@ public final class CudaBackend implements Backend {
         if (closed) return;
         JCudaDriver.cuCtxSetCurrent(context);
         closed = true;
+        if (cublasLt != null) cublasLt.close();
         // the primary context outlives this backend where the runtime holds it too: free everything we allocated
         pool.close();
         for (CudaWeight w : residentWeights) JCudaDriver.cuMemFree(w.ptr);

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The cuda backend's argument checks, which run before any device call (no GPU needed). */
+/** What the cuda backend decides before any device call: argument checks, the matmul setting (no GPU needed). */
 class CudaBackendChecksTest {
     /** Only a size: the checks look at nothing else. */
     record Sized(int size) implements Buffer {
@@ -29,5 +29,28 @@ class CudaBackendChecksTest {
     static void assertRefused(String what, org.junit.jupiter.api.function.Executable check) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, check, what);
         assertTrue(e.getMessage().startsWith(what + ":"), e.getMessage());
+    }
+
+    @Test
+    void withoutCublasLtTheMatmulSettingSaysTheWmmaKernelsRunAndWhy() {
+        String setting = CudaBackend.matmulSetting(null, "cuBLASLt not found: /usr/local/cuda/lib64/libcublasLt.so.13 "
+                + "(CUDA toolkit): no such file");
+        assertTrue(setting.startsWith("WMMA tensor cores"), setting);
+        assertTrue(setting.endsWith("; cuBLASLt not used: cuBLASLt not found: /usr/local/cuda/lib64/libcublasLt.so.13 "
+                + "(CUDA toolkit): no such file"), setting);
+    }
+
+    @Test
+    void withCublasLtTheMatmulSettingNamesItsReleaseAndWhereItCameFrom() {
+        String setting = CudaBackend.matmulSetting("13.1.0 (/p/nvidia/cu13/lib/libcublasLt.so.13 (pip nvidia-cublas))", null);
+        assertTrue(setting.startsWith("cuBLASLt 13.1.0 (/p/nvidia/cu13/lib/libcublasLt.so.13 (pip nvidia-cublas)) for bf16 "
+                + "weights above 8 rows"), setting);
+        assertFalse(setting.contains("not used"), setting);
+    }
+
+    @Test
+    void aJCudaPointersAddressIsItsAllocationPlusItsOffset() {
+        assertEquals(0, DeviceAddress.of(new jcuda.driver.CUdeviceptr()));
+        assertEquals(4096 + 256, DeviceAddress.of(new jcuda.driver.CUdeviceptr().withByteOffset(4096).withByteOffset(256)));
     }
 }
