@@ -13,6 +13,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
@@ -75,7 +76,7 @@ public final class CublasLt {
 
     private MethodHandle bind(SymbolLookup lib, String name, FunctionDescriptor signature) {
         MemorySegment symbol = lib.find(name).orElseThrow(
-                () -> new IllegalArgumentException(location + " has no " + name + ": not a cuBLASLt library"));
+                () -> new IllegalArgumentException("no " + name + ": not a cuBLASLt library"));
         return LINKER.downcallHandle(symbol, signature);
     }
 
@@ -90,9 +91,17 @@ public final class CublasLt {
     public static Loaded system() { return Holder.LOADED; }
 
     private static final class Holder {
-        static final Loaded LOADED = CublasLtLocator.configured(System.getenv()).filter(CublasLtLocator.OFF::equalsIgnoreCase).isPresent()
-                ? Loaded.refused("turned off (" + CublasLtLocator.ENV + "=" + CublasLtLocator.OFF + ")")
-                : load(CublasLtLocator.system());
+        static final Loaded LOADED = located(System.getenv());
+    }
+
+    /** The library as the configuration and the environment say (see {@link CublasLtLocator}), or why there is none. */
+    static Loaded located(Map<String, String> env) {
+        Optional<String> configured = CublasLtLocator.configured(env);
+        if (configured.filter(CublasLtLocator.OFF::equalsIgnoreCase).isPresent()) {
+            return Loaded.refused("turned off (" + CublasLtLocator.ENV + " or -D" + CublasLtLocator.PROPERTY + " is "
+                    + CublasLtLocator.OFF + ")");
+        }
+        return load(CublasLtLocator.candidates(configured, env));
     }
 
     /** Binds the first candidate that loads; else the refusal names every place looked at and why it failed. */

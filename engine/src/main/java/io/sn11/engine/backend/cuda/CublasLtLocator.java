@@ -45,10 +45,9 @@ final class CublasLtLocator {
         return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.strip());
     }
 
-    /** This process's candidates. */
-    static List<Candidate> system() {
-        Map<String, String> env = System.getenv();
-        return candidates(configured(env), env, sitePackages(env), CublasLtLocator::askPython);
+    /** The candidates on this machine: Python's folders as found here, python3 asked if need be. */
+    static List<Candidate> candidates(Optional<String> configured, Map<String, String> env) {
+        return candidates(configured, env, sitePackages(env), CublasLtLocator::askPython);
     }
 
     /**
