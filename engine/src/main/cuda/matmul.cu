@@ -1,5 +1,6 @@
 // out[M x N] = x[M x K] . w[N x K]^T (+ bias[N]): activations f32, weights in their stored dtype, f32 accumulation.
-// Three kernels, chosen on the host by the number of rows and the weight dtype:
+// Three kernels, chosen on the host by the number of rows and the weight dtype (where cuBLASLt is present it takes
+// the many-row bf16 case, its activations rounded by f32_to_bf16 at the end of this file):
 //   gemv_*       M <= GEMV_MAX_ROWS (decode): memory bound, one warp per output column reads its weight row once
 //                for every input row; f32 multiply-adds, so decode is as exact as the CPU reference.
 //   matmul_tc_*  f16/bf16 weights, more rows (prefill): tensor cores (WMMA 16x16x16), activations rounded to the
@@ -263,5 +264,15 @@ matmul_f32(const float* x, const float* w, const float* bias, float* out, int M,
             int gm = m0 + ty + 16 * i, gn = n0 + tx + 16 * j;
             if (gm < M && gn < N) out[(long long) gm * N + gn] = acc[i][j] + (bias ? bias[gn] : 0.f);
         }
+    }
+}
+
+// ---------------------------------------------------------------- activations for cuBLASLt
+
+// y[i] = x[i] rounded to bf16 (to nearest, ties to even): cuBLASLt multiplies bf16 by bf16, so the f32 activations
+// are rounded once per matmul, exactly as the tensor-core kernel above rounds them into its tiles.
+extern "C" __global__ void f32_to_bf16(const float* x, __nv_bfloat16* y, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        y[i] = __float2bfloat16_rn(x[i]);
     }
 }

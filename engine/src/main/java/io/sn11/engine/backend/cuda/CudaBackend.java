@@ -2,6 +2,7 @@ package io.sn11.engine.backend.cuda;
 
 import io.sn11.engine.backend.Backend;
 import io.sn11.engine.backend.DeviceMemoryException;
+import io.sn11.engine.backend.cuda.DeviceMemoryPool.Block;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.safetensors.Tensor;
 import jcuda.NativePointerObject;
@@ -13,6 +14,8 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,9 +23,11 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The engine's kernels on an NVIDIA GPU through the JCuda driver API, loading the PTX the build compiled from
@@ -34,22 +39,34 @@ import java.util.Map;
  * context current on the calling thread at every entry, so that thread may change between calls.
  */
 public final class CudaBackend implements Backend {
+    private static final Logger log = LoggerFactory.getLogger(CudaBackend.class);
+
     private final CudaProbe probe;
+    private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<CudaKernel, CUfunction> functions = new EnumMap<>(CudaKernel.class);
-    private final DeviceMemoryPool pool = new DeviceMemoryPool();
+    private final DeviceMemoryPool<CUdeviceptr> pool;
+    /** Weights not closed yet: freed on close, since releasing the primary context need not destroy it. */
+    private final Set<CudaWeight> residentWeights = new HashSet<>();
     private final DeviceInts positions = new DeviceInts(), indices = new DeviceInts();
+    /** cuBLASLt for the many-row bf16 matmuls; null where it is absent or did not start (the WMMA kernels run). */
+    private CublasLtMatmul cublasLt;
+    /** Which kernels run the matmuls, and why not cuBLASLt where it is not used: for {@link #settings()}. */
+    private String matmul;
     private boolean closed;
 
-    private CudaBackend(CudaProbe probe) {
+    private CudaBackend(CudaProbe probe, CublasLt.Loaded cublasLtLibrary) {
         this.probe = probe;
         // idempotent after the probe; makes a backend opened with any available probe report errors as exceptions
         JCudaDriver.setExceptionsEnabled(true);
         JCudaDriver.cuInit(0);
-        CUdevice device = new CUdevice();
         JCudaDriver.cuDeviceGet(device, 0);
-        JCudaDriver.cuCtxCreate(context, 0, device);
+        // The device's primary context, not a context of our own: the CUDA runtime (and so cuBLASLt) works in the
+        // primary context, so our kernels and cuBLASLt's see the same allocations and the same default stream.
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        JCudaDriver.cuCtxSetCurrent(context);
+        pool = DeviceMemoryPool.cuda(probe.deviceName());
         try {
             for (String module : CudaKernel.modules()) {
                 CUmodule m = new CUmodule();
@@ -65,19 +82,52 @@ public final class CudaBackend implements Backend {
             JCudaDriver.cuFuncSetAttribute(functions.get(CudaKernel.ATTENTION_PREFILL),
                     CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     CudaLaunch.prefillSharedBytes(CudaLaunch.MAX_HEAD_DIM));
+            startCublasLt(cublasLtLibrary);
         } catch (IOException e) {
-            JCudaDriver.cuCtxDestroy(context);
+            close();
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            JCudaDriver.cuCtxDestroy(context);
+            close();
             throw e;
         }
     }
 
-    /** Opens device 0, or fails with the probe's reason when this JVM cannot run CUDA. */
-    public static CudaBackend open(CudaProbe probe) {
+    /** Opens device 0, or fails with the probe's reason when this JVM cannot run CUDA; cuBLASLt where it is found. */
+    public static CudaBackend open(CudaProbe probe) { return open(probe, CublasLt.system()); }
+
+    /** As {@link #open(CudaProbe)} with the cuBLASLt library given: a refused one keeps every matmul on our kernels. */
+    public static CudaBackend open(CudaProbe probe, CublasLt.Loaded cublasLt) {
         if (!probe.available()) throw new IllegalStateException("backend 'cuda' is not available: " + probe.reason());
-        return new CudaBackend(probe);
+        return new CudaBackend(probe, cublasLt);
+    }
+
+    /** cuBLASLt in this context, or the WMMA kernels with the reason logged once and kept for the settings. */
+    private void startCublasLt(CublasLt.Loaded loaded) {
+        String refusal = loaded.reason();
+        if (loaded.library().isPresent()) {
+            CublasLt lib = loaded.library().get();
+            try {
+                cublasLt = new CublasLtMatmul(lib);
+                matmul = matmulSetting(lib.release() + " (" + lib.location() + ")", null);
+                return;
+            } catch (RuntimeException e) {
+                refusal = lib.location() + " did not start: " + e.getMessage();
+            }
+        }
+        log.info("cuda backend: matmuls on our WMMA kernels, cuBLASLt not used: {}", refusal);
+        matmul = matmulSetting(null, refusal);
+    }
+
+    /** The {@code matmul} setting: cuBLASLt's version and place when it runs the bf16 prefill matmuls, else why not. */
+    static String matmulSetting(String cublasLt, String refusal) {
+        String small = "f32 gemv for " + CudaLaunch.GEMV_MAX_ROWS + " rows or fewer";
+        if (cublasLt != null) {
+            return "cuBLASLt " + cublasLt + " for bf16 weights above " + CudaLaunch.GEMV_MAX_ROWS + " rows (activations "
+                    + "rounded to bf16, f32 accumulation); WMMA tensor cores for f16 weights and for shapes cuBLASLt has no "
+                    + "algorithm for; tiled f32 for f32 weights; " + small;
+        }
+        return "WMMA tensor cores (activations rounded to the weight dtype, f32 accumulation) for f16/bf16 weights above "
+                + CudaLaunch.GEMV_MAX_ROWS + " rows; tiled f32 for f32 weights; " + small + "; cuBLASLt not used: " + refusal;
     }
 
     @Override public String name() { return "cuda"; }
@@ -90,8 +140,7 @@ public final class CudaBackend implements Backend {
         m.put("memory_bytes", probe.totalMemoryBytes());
         m.put("driver_version", probe.driverVersion());
         m.put("accumulate", "f32");
-        m.put("matmul", "tensor cores (activations rounded to the weight dtype) for f16/bf16 weights above "
-                + CudaLaunch.GEMV_MAX_ROWS + " rows, f32 otherwise");
+        m.put("matmul", matmul);
         return m;
     }
 
@@ -104,13 +153,15 @@ public final class CudaBackend implements Backend {
 
     /** Device memory of {@code size()} floats, returned to the pool on close. */
     final class CudaBuffer implements Buffer {
+        final Block<CUdeviceptr> block;
         final CUdeviceptr ptr;
         final int size;
         private boolean released;
 
         CudaBuffer(int floats) {
             this.size = floats;
-            this.ptr = pool.allocate(4L * floats);
+            this.block = pool.allocate(4L * floats);
+            this.ptr = block.handle();
         }
 
         @Override public int size() { return size; }
@@ -122,7 +173,7 @@ public final class CudaBackend implements Backend {
         public void close() {
             if (released || closed) return;
             released = true;
-            pool.recycle(ptr, 4L * size);
+            pool.recycle(block);
         }
     }
 
@@ -150,6 +201,7 @@ public final class CudaBackend implements Backend {
                 JCudaDriver.cuMemAlloc(ptr, 4L * v.length);
                 JCudaDriver.cuMemcpyHtoD(ptr, Pointer.to(v), 4L * v.length);
             }
+            residentWeights.add(this);
         }
 
         @Override public String name() { return name; }
@@ -162,6 +214,7 @@ public final class CudaBackend implements Backend {
             if (released || closed) return;
             released = true;
             enter();  // cuMemFree needs the context current on this thread
+            residentWeights.remove(this);
             JCudaDriver.cuMemFree(ptr);
         }
     }
@@ -201,20 +254,18 @@ public final class CudaBackend implements Backend {
 
     /** A small device array of ints (token ids, positions, row indices) re-uploaded only when its content changes. */
     private final class DeviceInts {
-        private CUdeviceptr ptr;
-        private int capacity;
+        private Block<CUdeviceptr> block;
         private int[] last = new int[0];
 
         CUdeviceptr upload(int[] values) {
-            if (Arrays.equals(values, last)) return ptr;
-            if (values.length > capacity) {
-                if (ptr != null) pool.recycle(ptr, 4L * capacity);
-                capacity = Math.max(values.length, 2 * capacity);
-                ptr = pool.allocate(4L * capacity);
+            if (block != null && Arrays.equals(values, last)) return block.handle();
+            if (block == null || 4L * values.length > block.capacity()) {
+                if (block != null) pool.recycle(block);
+                block = pool.allocate(4L * Math.max(1, values.length));
             }
-            if (values.length > 0) JCudaDriver.cuMemcpyHtoD(ptr, Pointer.to(values), 4L * values.length);
+            if (values.length > 0) JCudaDriver.cuMemcpyHtoD(block.handle(), Pointer.to(values), 4L * values.length);
             last = values.clone();
-            return ptr;
+            return block.handle();
         }
     }
 
@@ -297,6 +348,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Every buffer the attention of slice {@code s} reads or writes holds the slice's rows (the kernels check nothing). */
+    static void requireAttentionSizes(Buffer q, Buffer k, Buffer v, Buffer out, SeqSlice s, int qDim, int kvDim) {
+        long rows = (long) s.firstRow() + s.length();
+        requireSize(q, rows * qDim, "attention q");
+        requireSize(k, rows * kvDim, "attention k");
+        requireSize(v, rows * kvDim, "attention v");
+        requireSize(out, rows * qDim, "attention out");
+    }
+
     // ---------------------------------------------------------------- kernels
 
     @Override
@@ -330,10 +390,30 @@ public final class CudaBackend implements Backend {
         requireSize(x, (long) rows * wt.cols, "matmul " + wt.name);
         requireSize(out, (long) rows * wt.rows, "matmul " + wt.name);
         if (rows == 0) return;
+        if (cublasLt != null && rows > CudaLaunch.GEMV_MAX_ROWS && wt.deviceDtype == DType.BF16) {
+            long biasAddress = bias == null ? 0 : DeviceAddress.of(w(bias).ptr);
+            CublasLtMatmul.Plan plan = cublasLt.plan(rows, wt.cols, wt.rows, biasAddress, DType.F32);
+            if (plan.runnable()) {
+                matmulOnCublasLt(plan, b(x), rows, wt, biasAddress, b(out));
+                return;
+            }
+        }
         CudaKernel kernel = CudaLaunch.matmulKernel(rows, wt.deviceDtype);
         int[] grid = CudaLaunch.matmulGrid(kernel, rows, wt.rows);
         CUdeviceptr biasPtr = bias == null ? new CUdeviceptr() : w(bias).ptr;  // null pointer: no bias
         launch(kernel, grid[0], grid[1], 1, CudaLaunch.THREADS, 0, b(x).ptr, wt.ptr, biasPtr, b(out).ptr, rows, wt.rows, wt.cols);
+    }
+
+    /** x rounded to bf16 in scratch memory, then cuBLASLt; all on the default stream, so the scratch can go back at once. */
+    private void matmulOnCublasLt(CublasLtMatmul.Plan plan, CudaBuffer x, int rows, CudaWeight w, long bias, CudaBuffer out) {
+        long n = (long) rows * w.cols;
+        Block<CUdeviceptr> xBf16 = pool.allocate(2 * n);
+        try {
+            launch(CudaKernel.ROUND_TO_BF16, CudaLaunch.strideBlocks(n), 1, 1, CudaLaunch.THREADS, 0, x.ptr, xBf16.handle(), n);
+            cublasLt.run(plan, DeviceAddress.of(xBf16.handle()), DeviceAddress.of(w.ptr), bias, DeviceAddress.of(out.ptr));
+        } finally {
+            pool.recycle(xBf16);
+        }
     }
 
     @Override
@@ -361,9 +441,7 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("kv cache capacity " + c.capacity + " exceeded at position "
                         + (s.startPos() + s.length()));
             }
-            requireSize(q, (long) (s.firstRow() + s.length()) * qDim, "attention q");
-            requireSize(k, (long) (s.firstRow() + s.length()) * kvDim, "attention k");
-            requireSize(out, (long) (s.firstRow() + s.length()) * qDim, "attention out");
+            requireAttentionSizes(q, k, v, out, s, qDim, kvDim);
         }
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (SeqSlice s : batch) {
@@ -449,9 +527,12 @@ public final class CudaBackend implements Backend {
         if (closed) return;
         JCudaDriver.cuCtxSetCurrent(context);
         closed = true;
+        if (cublasLt != null) cublasLt.close();
+        // the primary context outlives this backend where the runtime holds it too: free everything we allocated
         pool.close();
-        // destroying the context frees every allocation still open (weights, buffers the caller did not close)
+        for (CudaWeight w : residentWeights) JCudaDriver.cuMemFree(w.ptr);
+        residentWeights.clear();
         for (CUmodule m : modules) JCudaDriver.cuModuleUnload(m);
-        JCudaDriver.cuCtxDestroy(context);
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
     }
 }

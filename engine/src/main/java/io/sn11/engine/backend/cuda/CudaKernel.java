@@ -25,6 +25,7 @@ public enum CudaKernel {
     MATMUL_F32("matmul", "matmul_f32"),
     MATMUL_TC_F16("matmul", "matmul_tc_f16"),
     MATMUL_TC_BF16("matmul", "matmul_tc_bf16"),
+    ROUND_TO_BF16("matmul", "f32_to_bf16"),
     ATTENTION_PREFILL("attention_prefill", "attention_prefill"),
     ATTENTION_DECODE_PARTIAL("attention_decode", "attention_decode_partial"),
     ATTENTION_DECODE_COMBINE("attention_decode", "attention_decode_combine"),
