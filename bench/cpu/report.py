@@ -92,7 +92,7 @@ def main():
         f"- load average before: {a.load_before}; after: {a.load_after}",
         f"- ours: {first['engine_version']}, backend {first['backend']} "
         f"({', '.join(f'{k}={v}' for k, v in first['backend_settings'].items())}), {jdk_version()}",
-        f"- torch: {peer['torch']} ({peer['dtype']} compute), {peer['blas']}",
+        f"- torch: {peer['torch']} ({peer['dtype']} compute, {peer['openmp']}), {peer['blas']}",
         f"- model: {first['model']} ({first['parameters']:,} parameters, {weight_bytes / 1e9:.2f} GB of weights)",
         f"- forward check on the tiny model: max |logit diff| vs ours {check['max_abs_diff_f32']:.2e} (f32 compute), "
         f"{check['max_abs_diff_bf16']:.2e} (bf16 compute), largest |logit| {check['max_abs_logit']:.2f}",
@@ -101,6 +101,12 @@ def main():
         f"- decode limit: {weight_bytes / 1e9:.2f} GB of weights per token / {bandwidth['best']:.2f} GB/s = "
         f"{least_seconds_per_token * 1e3:.1f} ms per token ({1 / least_seconds_per_token:.2f} tokens/s)",
     ]
+    busy = float(a.load_before.split()[0])
+    if busy >= os.cpu_count() - a.threads + 1.0:  # other work then competes for the cores the runs need
+        header.append(f"- WARNING: the machine was busy before the run (load {busy:.2f} on {os.cpu_count()} cpus, "
+                      f"{a.threads} threads wanted): the "
+                      "figures are not a fair measure, torch's least (OpenMP threads spin at each barrier and stall when "
+                      "one of them is descheduled; OMP_WAIT_POLICY=passive softens that)")
     if "openblas" not in peer["blas"]:
         header.append("- WARNING: torch did not load OpenBLAS (reference BLAS?): its float32 matmuls are no fair peer")
     print("\n".join(header))

@@ -22,6 +22,8 @@
 #   OUT_DIR        report.md, results.json and the raw JSON of every run [bench/cpu/out]
 #   QUICK=1        a fast smoke run: LENGTHS "16 32", DECODE_TOKENS 4, ROUNDS 1 (values set explicitly still win)
 #   PYTHON         the python that has Debian's torch [/usr/bin/python3]
+#   OMP_WAIT_POLICY  passed to torch as set [unset: OpenMP's default, threads spin at barriers]; run on an idle machine:
+#                  the report warns when the load average was 1 or more before the run
 # Usage: bench/cpu/run.sh [--help]     e.g. QUICK=1 bench/cpu/run.sh; ROUNDS=5 THREADS=4 bench/cpu/run.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -220,6 +220,7 @@ def bench(a):
             best_score, best_decode = min(best_score, score_seconds), min(best_decode, decode_seconds)
     return {
         "model": a.model, "torch": torch.__version__, "blas": blas_line(), "threads": torch.get_num_threads(),
+        "openmp": f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
         "dtype": a.dtype, "load_seconds": load_seconds, "weight_bytes": model.weight_bytes,
         "prompt_tokens": a.prompt_tokens, "score_batch": 1, "score_seconds": best_score,
         "score_tokens_per_second": a.prompt_tokens / best_score,
