@@ -33,13 +33,14 @@ public class MakeTinyModelCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--shape", defaultValue = "tiny", paramLabel = "SHAPE",
-            description = "tiny, 1b or 8b (1b and 8b are always written as llama models). Default: ${DEFAULT-VALUE}.")
+            description = "tiny, tiny128 (head dim 128, sizes off the GPU tiles), 1b or 8b (1b and 8b are always written as "
+                    + "llama models). Default: ${DEFAULT-VALUE}.")
     String shape;
 
     @Override
     public Integer call() throws Exception {
         TinyModels.Shape s = TinyModels.Shape.parse(shape);
-        TinyModels.Arch a = s == TinyModels.Shape.TINY ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;
+        TinyModels.Arch a = s.vocab() == 0 ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;  // tiny shapes (the tiny tokenizer's vocabulary) in every arch
         DType d = DType.parse(dtype);
         long t0 = System.nanoTime();
         TinyModels.write(out, a, d, seed, s);
