@@ -50,7 +50,7 @@ public final class JUnitMain {
         System.out.printf("%d tests: %d passed, %d failed, %d skipped (%.1f s)%s%n", s.getTestsFoundCount(),
                 s.getTestsSucceededCount(), s.getTotalFailureCount(), skipped,
                 (s.getTimeFinished() - s.getTimeStarted()) / 1e3, strict ? ", strict: a skip fails the run" : "");
-        if (s.getTotalFailureCount() > 0) s.printFailuresTo(new PrintWriter(System.out, true), 12);
+        if (s.getTotalFailureCount() > 0) s.printFailuresTo(new PrintWriter(System.out, true), 8);
         return s.getTotalFailureCount() == 0 && s.getTestsFoundCount() > 0 && !(strict && skipped > 0);
     }
 
