@@ -82,7 +82,7 @@ cp "$here/bundle-java" "$out/java"
   echo "jdk: $("$jdk/bin/java" -version 2>&1 | head -1) ($jdk)"
   echo "modules: $modules"
   echo "nvcc: $nvcc_version"
-  echo "kernels: $(find "$out/kernels" -name '*.cubin' -printf '%P ' | sort)"
+  echo "kernels (io/sn11/engine/cuda/sm_90a): $(find "$out/kernels" -name '*.cubin' -printf '%f\n' | sort | tr '\n' ' ')"
   echo "sizes: $(cd "$out" && du -sh runtime.tar.xz lib kernels | awk '{print $2 "=" $1}' | tr '\n' ' ')"
 } > "$out/BUNDLE.txt"
 "$out/java" io.sn11.engine.commands.EngineCommands --help >/dev/null 2>&1 \

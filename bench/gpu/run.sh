@@ -14,10 +14,10 @@
 # --cpu: the same script here, on the CPU (backends cpu and scalar, the tiny shapes, tiny benchmark sizes); steps that
 # need transformers or a GPU say that they are skipped, and strict mode is checked to refuse this machine.
 #
-# Environment: BUNDLE (.gpu-bundle), WORK (/tmp/sn11-gpu-proof: models and results), SHAPES ("1b 8b"; --cpu: none),
-# SEQ_LEN (1024; --cpu 32), BATCH (4; --cpu 1), DECODE_TOKENS (64; --cpu 4), BANDWIDTH_GBS (4300, the H200's measured
-# copy bandwidth, used when torch cannot measure it), BIG_SHAPE_BUDGET_S ("1b:330 8b:190": a shape starts only while at
-# most that many seconds have passed), PYTHON (python3), OUT.
+# Environment: BUNDLE (.gpu-bundle), WORK (/tmp/sn11-gpu-proof: models and results), SHAPES ("1b 8b"; --cpu or
+# SHAPES= : none), SEQ_LEN (1024; --cpu 32), BATCH (4; --cpu 1), DECODE_TOKENS (64; --cpu 4), BANDWIDTH_GBS (4300, the
+# H200's measured copy bandwidth, used when torch cannot measure it), BIG_SHAPE_BUDGET_S ("1b:330 8b:190": a shape
+# starts only while at most that many seconds have passed), PYTHON (python3), OUT.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -27,11 +27,11 @@ bundle="${BUNDLE:-$root/.gpu-bundle}"
 work="${WORK:-/tmp/sn11-gpu-proof}"
 python="${PYTHON:-python3}"
 if $cpu; then
-  shapes="${SHAPES:-}" seq="${SEQ_LEN:-32}" batch="${BATCH:-1}" decode="${DECODE_TOKENS:-4}"
+  shapes="${SHAPES-}" seq="${SEQ_LEN:-32}" batch="${BATCH:-1}" decode="${DECODE_TOKENS:-4}"
   backends=cpu,scalar main=cpu
   unset SN11_REQUIRE_CUDA
 else
-  shapes="${SHAPES:-1b 8b}" seq="${SEQ_LEN:-1024}" batch="${BATCH:-4}" decode="${DECODE_TOKENS:-64}"
+  shapes="${SHAPES-1b 8b}" seq="${SEQ_LEN:-1024}" batch="${BATCH:-4}" decode="${DECODE_TOKENS:-64}"
   backends=cuda,cpu main=cuda
   export SN11_REQUIRE_CUDA=1
 fi
@@ -142,12 +142,11 @@ for shape in $shapes; do
     continue
   fi
   name="$shape-llama-bf16"
-  step "$shape model (bf16)" model "$name" "$shape" llama bf16
+  step "$shape model (bf16)" model "$name" "$shape" llama bf16 || continue
   # the cpu backend's logits on the 8B shape would take minutes: cuda alone there
   if [[ "$shape" == 8b ]]; then logits="$main"; else logits="$backends"; fi
   step "parity, $shape" parity "$shape" "$logits" "$main" "$name"
-  step "benchmark, $shape" bench "$name"
-  benched+=("$name")
+  step "benchmark, $shape" bench "$name" && benched+=("$name")
 done
 
 echo
