@@ -40,7 +40,8 @@ public class MakeTinyModelCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TinyModels.Shape s = TinyModels.Shape.parse(shape);
-        TinyModels.Arch a = s.vocab() == 0 ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;  // tiny shapes (the tiny tokenizer's vocabulary) in every arch
+        // the tiny shapes (the tiny tokenizer's vocabulary) come in every arch
+        TinyModels.Arch a = s.vocab() == 0 ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;
         DType d = DType.parse(dtype);
         long t0 = System.nanoTime();
         TinyModels.write(out, a, d, seed, s);

@@ -96,6 +96,17 @@ class CommandsTest {
     }
 
     @Test
+    void theTiny128ShapeHasHeadDim128InTheAskedArch() throws Exception {
+        Path m = dir.resolve("hd128");
+        Run made = run(new MakeTinyModelCommand(), "--out", m.toString(), "--shape", "tiny128", "--arch", "qwen2");
+        assertEquals(0, made.code(), made.err());
+        JsonNode config = new ObjectMapper().readTree(m.resolve("config.json").toFile());
+        assertEquals("qwen2", config.get("model_type").asText());
+        assertEquals(128, config.get("head_dim").asInt());
+        assertEquals(200, config.get("intermediate_size").asInt());
+    }
+
+    @Test
     void generatePrintsTheReplyToAPromptOrAConversation() throws Exception {
         Path m = dir.resolve("g");
         assertEquals(0, run(new MakeTinyModelCommand(), "--out", m.toString(), "--arch", "llama", "--seed", "4").code());

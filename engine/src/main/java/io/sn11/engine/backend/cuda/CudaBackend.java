@@ -28,8 +28,9 @@ import java.util.TreeSet;
 
 /**
  * The engine's kernels on an NVIDIA GPU through the JCuda driver API, loading the PTX the build compiled from
- * {@code src/main/cuda} (or, where packaged, the modules' cubins for this device: {@link CudaKernel#image}). Weights are uploaded once in their stored dtype (1-D norms and biases widened to F32, which is
- * exact and tiny) and stay resident; activations, kv caches and logits stay on the device, and the scoring reduction
+ * {@code src/main/cuda} (or, where packaged, the modules' cubins for this device: {@link CudaKernel#image}). Weights
+ * are uploaded once in their stored dtype (1-D norms and biases widened to F32, which is exact and tiny) and stay
+ * resident; activations, kv caches and logits stay on the device, and the scoring reduction
  * runs there so only per-row statistics come back. Everything runs on the context's default stream, in order.
  *
  * <p>One backend owns one device (one evaluator slot per device); it is used by one thread at a time, and makes its
