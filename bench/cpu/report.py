@@ -35,12 +35,9 @@ def cpu_info():
     return model, [f for f in wanted if f in flags]
 
 
-def jdk_version():
-    try:
-        out = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
-        return out[0] if out else "unknown"
-    except OSError:
-        return "no java on PATH"
+def jdk_version(ours):
+    """The JVM that ran ours, as `bench engine --json` reports it (./sn11 picks a JDK 25, not the java on PATH)."""
+    return ours.get("jvm", "jvm unknown")
 
 
 def summary(values):
@@ -91,7 +88,7 @@ def main():
         f"- threads: {a.threads} (both sides), rounds: {a.rounds} (ours then torch, interleaved)",
         f"- load average before: {a.load_before}; after: {a.load_after}",
         f"- ours: {first['engine_version']}, backend {first['backend']} "
-        f"({', '.join(f'{k}={v}' for k, v in first['backend_settings'].items())}), {jdk_version()}",
+        f"({', '.join(f'{k}={v}' for k, v in first['backend_settings'].items())}), {jdk_version(first)}",
         f"- torch: {peer['torch']} ({peer['dtype']} compute, {peer['openmp']}), {peer['blas']}",
         f"- model: {first['model']} ({first['parameters']:,} parameters, {weight_bytes / 1e9:.2f} GB of weights)",
         f"- forward check on the tiny model: max |logit diff| vs ours {check['max_abs_diff_f32']:.2e} (f32 compute), "

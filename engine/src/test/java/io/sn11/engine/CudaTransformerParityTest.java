@@ -4,6 +4,7 @@ import io.sn11.engine.backend.Backend.TopKStats;
 import io.sn11.engine.backend.ScalarBackend;
 import io.sn11.engine.backend.cuda.CudaBackend;
 import io.sn11.engine.backend.cuda.CudaProbe;
+import io.sn11.engine.backend.cuda.CudaTestDevice;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
 import io.sn11.engine.tiny.TinyModels.Arch;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
@@ -18,23 +20,20 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The whole forward pass on the cuda backend against the CPU reference, on random-weight models. Logits are compared
  * per row relative to the row's largest magnitude: |cuda - cpu| <= tol * max|cpu row|, with tol by weight dtype for the
  * prefill (13 rows: tensor cores, activations rounded to the weight dtype) f32 1e-4, f16 5e-3, bf16 3e-2, and 1e-4 for
  * every dtype on the decode path (one row: f32 activations, as exact as the CPU). Top-k statistics on f32 models:
- * flags equal, probability and entropy within 1e-4. Skipped, with the probe's reason, where CUDA cannot run.
+ * flags equal, probability and entropy within 1e-4. Skipped, with the probe's reason, where CUDA cannot run (failed
+ * instead where SN11_REQUIRE_CUDA is set).
  */
 class CudaTransformerParityTest {
     @TempDir Path dir;
 
     @BeforeEach
-    void requireDevice() {
-        CudaProbe probe = CudaProbe.system();
-        assumeTrue(probe.available(), probe.reason());
-    }
+    void requireDevice() { CudaTestDevice.probeOrSkip(); }
 
     static double prefillTolerance(DType d) {
         return switch (d) {
@@ -85,6 +84,31 @@ class CudaTransformerParityTest {
         assertRowsClose(want[0], got[0], prefillTolerance(dtype), arch + " " + dtype + " prefill");
         // the first 4 rows of the stepwise run are a 4-row prefill: gemv, f32 activations
         assertRowsClose(want[1], got[1], DECODE_TOLERANCE, arch + " " + dtype + " decode");
+    }
+
+    /**
+     * Head dim 128 (the prefill's shared-memory opt-in), an MLP width (200) and vocabulary off the tiles, and the
+     * prompt fed as three prefills (13, 16 and 11 rows: the later ones at non-zero starts): each row within the prefill
+     * tolerance of the CPU's single pass.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(DType.class)
+    void headDim128AndPrefillsAtNonZeroStarts(DType dtype) throws IOException {
+        Path m = dir.resolve("hd128-" + dtype);
+        TinyModels.write(m, Arch.LLAMA, dtype, 9, TinyModels.Shape.TINY_HD128);
+        int[] tokens = TransformerTest.randomTokens(11, 40, 300);
+        float[][] want, whole, chunked = new float[tokens.length][];
+        try (ScalarBackend cpu = new ScalarBackend(2); Transformer t = Transformer.load(m, cpu)) { want = t.logits(tokens); }
+        try (CudaBackend cuda = CudaBackend.open(CudaProbe.system()); Transformer t = Transformer.load(m, cuda);
+             Transformer.Sequence s = t.newSequence(tokens.length)) {
+            whole = t.logits(tokens);
+            for (int[] chunk : new int[][] {{0, 13}, {13, 29}, {29, 40}}) {
+                float[][] rows = t.logits(s, java.util.Arrays.copyOfRange(tokens, chunk[0], chunk[1]));
+                System.arraycopy(rows, 0, chunked, chunk[0], rows.length);
+            }
+        }
+        assertRowsClose(want, whole, prefillTolerance(dtype), "hd128 " + dtype + " prefill");
+        assertRowsClose(want, chunked, prefillTolerance(dtype), "hd128 " + dtype + " prefills at non-zero starts");
     }
 
     @Test

@@ -1,12 +1,12 @@
 package io.sn11.launcher;
 
-import io.sn11.gpunode.commands.BenchCommand;
-import io.sn11.gpunode.commands.EvalCommand;
+import io.sn11.engine.commands.BenchCommand;
+import io.sn11.engine.commands.EvalCommand;
+import io.sn11.engine.commands.GenerateCommand;
+import io.sn11.engine.commands.LogitsCommand;
+import io.sn11.engine.commands.MakeDatasetCommand;
+import io.sn11.engine.commands.MakeTinyModelCommand;
 import io.sn11.gpunode.commands.EvaluateChildCommand;
-import io.sn11.gpunode.commands.GenerateCommand;
-import io.sn11.gpunode.commands.LogitsCommand;
-import io.sn11.gpunode.commands.MakeDatasetCommand;
-import io.sn11.gpunode.commands.MakeTinyModelCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

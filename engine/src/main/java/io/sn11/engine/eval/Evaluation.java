@@ -6,6 +6,7 @@ import io.sn11.engine.backend.Backend;
 import io.sn11.engine.backend.Backend.TopKStats;
 import io.sn11.engine.data.Conversation;
 import io.sn11.engine.data.Dataset;
+import io.sn11.engine.model.ModelConfig;
 import io.sn11.engine.scoring.EvalScore;
 import io.sn11.engine.tokenizer.ChatTemplate;
 import io.sn11.engine.tokenizer.Tokenizer;
@@ -61,11 +62,7 @@ public final class Evaluation {
 
     public static EvalResult run(String modelName, Transformer model, Tokenizer tok, Dataset dataset, Options o,
                                  ProgressListener progress) throws IOException {
-        List<Conversation> chosen = dataset.select(o.modelHash(), o.samples());
-        int limit = Math.min(o.maxTokens(), model.config().maxPositionEmbeddings());
-        if (model.config().slidingWindow() > 0) limit = Math.min(limit, model.config().slidingWindow()); // full attention is exact below it
-        List<Prepared> prepared = new ArrayList<>();
-        for (Conversation c : chosen) prepared.add(prepare(c, o.template(), tok, limit));
+        List<Prepared> prepared = prepare(model.config(), tok, dataset, o);
 
         List<EvalScore.SampleScore> scores = new ArrayList<>();
         double forwardMs = 0;
@@ -90,6 +87,15 @@ public final class Evaluation {
                 prepared.isEmpty() ? 0 : forwardMs / prepared.size(), model.modelFileBytes(), prepared.size(),
                 scoredTokens, prepared.stream().map(Prepared::id).toList(), o.template().id(), dataset.version(),
                 EngineVersion.VERSION, be.name(), be.settings());
+    }
+
+    /** The samples {@code o} chooses from the dataset, tokenized for a model of this config. */
+    static List<Prepared> prepare(ModelConfig config, Tokenizer tok, Dataset dataset, Options o) {
+        int limit = Math.min(o.maxTokens(), config.maxPositionEmbeddings());
+        if (config.slidingWindow() > 0) limit = Math.min(limit, config.slidingWindow()); // full attention is exact below it
+        List<Prepared> prepared = new ArrayList<>();
+        for (Conversation c : dataset.select(o.modelHash(), o.samples())) prepared.add(prepare(c, o.template(), tok, limit));
+        return prepared;
     }
 
     static Prepared prepare(Conversation c, ChatTemplate template, Tokenizer tok, int limit) {

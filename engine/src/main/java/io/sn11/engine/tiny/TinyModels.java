@@ -41,6 +41,11 @@ public final class TinyModels {
                         double ropeFactor, int ropeOriginalMaxPositions, int maxPositions, double embeddingStd) {
         /** hidden 64, 2 layers, 4 heads, 2 kv heads, the tiny tokenizer's vocabulary. */
         public static final Shape TINY = new Shape(64, 128, 2, 4, 2, 0, true, 8.0, 64, 512, 0.3);
+        /**
+         * hidden 256, 2 heads of dim 128 (the GPU prefill's shared-memory opt-in), 1 kv head, an MLP width of 200 and
+         * the tiny vocabulary: no dimension but the head a multiple of the GPU kernels' tiles.
+         */
+        public static final Shape TINY_HD128 = new Shape(256, 200, 2, 2, 1, 0, true, 8.0, 64, 512, 0.3);
         /** Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 kv heads, vocab 128256, tied. */
         public static final Shape ONE_B = new Shape(2048, 8192, 16, 32, 8, 128256, true, 32.0, 8192, 131072, 0.02);
         /** Llama-3.1-8B: hidden 4096, intermediate 14336, 32 layers, 32 heads, 8 kv heads, vocab 128256, untied. */
@@ -49,9 +54,10 @@ public final class TinyModels {
         public static Shape parse(String s) {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "tiny" -> TINY;
+                case "tiny128" -> TINY_HD128;
                 case "1b" -> ONE_B;
                 case "8b" -> EIGHT_B;
-                default -> throw new IllegalArgumentException("unknown shape '" + s + "'; known: tiny, 1b, 8b");
+                default -> throw new IllegalArgumentException("unknown shape '" + s + "'; known: tiny, tiny128, 1b, 8b");
             };
         }
 

@@ -7,6 +7,8 @@ import io.sn11.engine.backend.cuda.CudaProbe;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
@@ -20,7 +22,7 @@ class BackendsTest {
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();
         logger.addAppender(appender);
-        try (Backend be = Backends.create("auto", 1, () -> NO_DEVICE)) {
+        try (Backend be = Backends.create("auto", 1, () -> NO_DEVICE, false)) {
             assertEquals("cpu", be.name());
             assertEquals(1, be.settings().get("threads"));
         } finally {
@@ -33,13 +35,28 @@ class BackendsTest {
 
     @Test
     void cudaAskedForWithoutADeviceFailsWithTheReason() {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 1, () -> NO_DEVICE));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 1, () -> NO_DEVICE, false));
         assertEquals("backend 'cuda' is not available: no CUDA device: test probe", e.getMessage());
     }
 
     @Test
+    void autoFailsWithTheReasonWhereCudaIsRequired() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("auto", 1, () -> NO_DEVICE, true));
+        assertEquals("SN11_REQUIRE_CUDA is set and backend 'cuda' is not available: no CUDA device: test probe", e.getMessage());
+    }
+
+    @Test
+    void strictModeIsSetByAnyValueButEmptyOrZero() {
+        assertTrue(Backends.cudaRequired(Map.of("SN11_REQUIRE_CUDA", "1")));
+        assertTrue(Backends.cudaRequired(Map.of("SN11_REQUIRE_CUDA", "true")));
+        assertFalse(Backends.cudaRequired(Map.of("SN11_REQUIRE_CUDA", "0")));
+        assertFalse(Backends.cudaRequired(Map.of("SN11_REQUIRE_CUDA", " ")));
+        assertFalse(Backends.cudaRequired(Map.of()));
+    }
+
+    @Test
     void cpuNeverProbes() {
-        try (Backend be = Backends.create("cpu", 2, () -> { throw new AssertionError("probed"); })) {
+        try (Backend be = Backends.create("cpu", 2, () -> { throw new AssertionError("probed"); }, true)) {
             assertEquals("cpu", be.name());
         }
     }

@@ -6,16 +6,16 @@ import io.sn11.engine.backend.Backend.SeqSlice;
 import io.sn11.engine.backend.Backend.TopKStats;
 import io.sn11.engine.backend.Backend.WeightHandle;
 import io.sn11.engine.backend.cuda.CudaBackend;
-import io.sn11.engine.backend.cuda.CudaProbe;
+import io.sn11.engine.backend.cuda.CudaTestDevice;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.safetensors.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The kernel contract on a CUDA device (its tolerances: f32 |d| <= 1e-5 + 1e-4 |expected|), plus the paths the
@@ -23,25 +23,23 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * <ul>
  * <li>tensor-core matmul (more than 8 rows, f16/bf16 weights): activations are rounded to the weight dtype, so the
  *     expected value is the double product of the rounded activations and weights; only the f32 accumulation order
- *     differs: |d| <= 1e-4 + 1e-4 |expected|;</li>
+ *     differs: |d| <= 1e-4 + 1e-4 |expected|; also on rows, outputs and inputs off the tiles;</li>
  * <li>tiled f32 matmul (more than 8 rows, f32 weights): 1e-5 + 1e-4 |expected| as the contract;</li>
  * <li>flash prefill attention (slices of more than 4 rows, partial tiles) and split-key decode attention over more
- *     than one 256-position chunk: 1e-5 + 1e-4 |expected|;</li>
+ *     than one 256-position chunk; head dim 128 with prefills at non-zero starts beside other sequences:
+ *     1e-5 + 1e-4 |expected|;</li>
  * <li>the top-k reduction over a Llama-3 sized vocabulary: flags equal, probability 1e-6, entropy 1e-5;</li>
  * <li>embedding of every dtype: exact.</li>
  * </ul>
- * Skipped, with the probe's reason, where this JVM cannot run CUDA (no driver, no device, or no PTX in the build).
+ * Skipped, with the probe's reason, where this JVM cannot run CUDA (no driver, no device, or no PTX in the build);
+ * failed instead where SN11_REQUIRE_CUDA is set ({@link CudaTestDevice}).
  */
 class CudaBackendKernelTest extends BackendKernelContract {
     static final double TC_ABS = 1e-4, TC_REL = 1e-4;
 
-    /** Runs as each test instance is made, so every test reports the skip with its reason. */
+    /** Runs as each test instance is made, so every test reports the skip (or, in strict mode, the failure) with its reason. */
     @Override
-    Backend newBackend() {
-        CudaProbe probe = CudaProbe.system();
-        assumeTrue(probe.available(), probe.reason());
-        return CudaBackend.open(probe);
-    }
+    Backend newBackend() { return CudaBackend.open(CudaTestDevice.probeOrSkip()); }
 
     static void assertWithin(double[] expected, float[] got, double abs, double rel, String what) {
         for (int i = 0; i < expected.length; i++) {
@@ -60,27 +58,41 @@ class CudaBackendKernelTest extends BackendKernelContract {
 
     @Test
     void manyRowMatmulOnTensorCoresAndTiledF32() {
-        int rows = 200, out = 150;
         for (int in : new int[] {96, 37}) {  // 96: 16-byte vector loads; 37: the scalar path with ragged tiles
-            for (DType dt : DType.values()) {
-                float[] x = rand(rows * in), wv = rand(out * in), bv = rand(out);
-                Tensor wt = tensor("w", dt, wv, out, in), bt = tensor("b", dt, bv, out);
-                float[] w = wt.toFloatArray(), bias = bt.toFloatArray();
-                double[] exp = new double[rows * out];
-                for (int r = 0; r < rows; r++) {
-                    for (int o = 0; o < out; o++) {
-                        double s = bias[o];
-                        for (int i = 0; i < in; i++) s += (double) roundTo(dt, x[r * in + i]) * w[o * in + i];
-                        exp[r * out + o] = s;
-                    }
-                }
-                try (Buffer xb = be.upload(x); Buffer ob = be.allocate(rows * out);
-                     WeightHandle wh = be.upload(wt); WeightHandle bh = be.upload(bt)) {
-                    be.matmul(xb, rows, wh, bh, ob);
-                    double abs = dt == DType.F32 ? ABS : TC_ABS, rel = dt == DType.F32 ? REL : TC_REL;
-                    assertWithin(exp, be.download(ob), abs, rel, "matmul " + dt + " in=" + in);
-                }
+            for (DType dt : DType.values()) matmulMatchesTheDoubleProduct(200, in, 150, dt);
+        }
+    }
+
+    /** Rows, outputs and inputs off the 128-wide tiles (one output past two tiles, 9 rows: just past the gemv limit). */
+    @Test
+    void matmulSizesOffTheTiles() {
+        for (int rows : new int[] {1, 9, 131}) {
+            for (DType dt : DType.values()) matmulMatchesTheDoubleProduct(rows, 200, 257, dt);
+        }
+    }
+
+    /**
+     * Above {@link io.sn11.engine.backend.cuda.CudaLaunch#GEMV_MAX_ROWS} rows the f16/bf16 kernels round the activations
+     * to the weight dtype, so the expected value is the double product of the rounded activations and weights.
+     */
+    void matmulMatchesTheDoubleProduct(int rows, int in, int out, DType dt) {
+        boolean rounded = rows > 8 && dt != DType.F32;
+        float[] x = rand(rows * in), wv = rand(out * in), bv = rand(out);
+        Tensor wt = tensor("w", dt, wv, out, in), bt = tensor("b", dt, bv, out);
+        float[] w = wt.toFloatArray(), bias = bt.toFloatArray();
+        double[] exp = new double[rows * out];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = bias[o];
+                for (int i = 0; i < in; i++) s += (double) (rounded ? roundTo(dt, x[r * in + i]) : x[r * in + i]) * w[o * in + i];
+                exp[r * out + o] = s;
             }
+        }
+        try (Buffer xb = be.upload(x); Buffer ob = be.allocate(rows * out);
+             WeightHandle wh = be.upload(wt); WeightHandle bh = be.upload(bt)) {
+            be.matmul(xb, rows, wh, bh, ob);
+            assertWithin(exp, be.download(ob), rounded ? TC_ABS : ABS, rounded ? TC_REL : REL,
+                    "matmul " + dt + " " + rows + "x" + in + " -> " + out);
         }
     }
 
@@ -112,6 +124,53 @@ class CudaBackendKernelTest extends BackendKernelContract {
         float[] both = Arrays.copyOf(first, (prefill + decode) * qd);
         System.arraycopy(second, 0, both, prefill * qd, decode * qd);
         return both;
+    }
+
+    /**
+     * Head dim 128 (the prefill stages more than the default 48 KiB of shared memory) with grouped queries, two sequences
+     * per call: a 70-row prefill; then a 45-row prefill at position 70 beside a second sequence's first 33 rows; then
+     * decode rows of both (3 rows at 115, 1 at 33). Every length is off the 32-row tiles.
+     */
+    @Test
+    void headDim128AndPrefillsAtNonZeroStarts() {
+        int heads = 4, kvHeads = 2, headDim = 128;
+        int[][][] calls = {  // per call, per slice: sequence, rows, start position
+            {{0, 70, 0}},
+            {{0, 45, 70}, {1, 33, 0}},
+            {{0, 3, 115}, {1, 1, 33}},
+        };
+        List<float[][]> inputs = new ArrayList<>();
+        for (int[][] call : calls) {
+            int rows = Arrays.stream(call).mapToInt(c -> c[1]).sum();
+            inputs.add(new float[][] {rand(rows * heads * headDim), rand(rows * kvHeads * headDim), rand(rows * kvHeads * headDim)});
+        }
+        List<float[]> got = attentionCalls(be, calls, inputs, heads, kvHeads, headDim), want;
+        try (ScalarBackend cpu = new ScalarBackend(2)) { want = attentionCalls(cpu, calls, inputs, heads, kvHeads, headDim); }
+        for (int c = 0; c < calls.length; c++) {
+            double[] expected = new double[want.get(c).length];
+            for (int i = 0; i < expected.length; i++) expected[i] = want.get(c)[i];
+            assertWithin(expected, got.get(c), ABS, REL, "attention call " + c);
+        }
+    }
+
+    /** Runs the calls in order over one kv cache per sequence (layer 0 of 1); the output of each call. */
+    static List<float[]> attentionCalls(Backend b, int[][][] calls, List<float[][]> inputs, int heads, int kvHeads, int headDim) {
+        KvCache[] caches = {b.allocateKvCache(1, kvHeads, headDim, 128), b.allocateKvCache(1, kvHeads, headDim, 128)};
+        List<float[]> outputs = new ArrayList<>();
+        for (int c = 0; c < calls.length; c++) {
+            List<SeqSlice> slices = new ArrayList<>();
+            int row = 0;
+            for (int[] slice : calls[c]) {
+                slices.add(new SeqSlice(caches[slice[0]], row, slice[1], slice[2]));
+                row += slice[1];
+            }
+            float[][] qkv = inputs.get(c);
+            try (Buffer out = b.allocate(row * heads * headDim)) {
+                b.attention(0, b.upload(qkv[0]), b.upload(qkv[1]), b.upload(qkv[2]), slices, heads, kvHeads, headDim, out);
+                outputs.add(b.download(out));
+            }
+        }
+        return outputs;
     }
 
     @Test

@@ -4,8 +4,8 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.work.EvaluationWork.Progress;
 import io.sn11.cluster.work.EvaluationWork.Running;
 import io.sn11.cluster.work.EvaluationWork.Update;
-import io.sn11.gpunode.commands.EngineCommands;
 import io.sn11.gpunode.commands.EvaluateChildCommand;
+import io.sn11.gpunode.commands.GpuNodeCommands;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -124,7 +124,7 @@ final class EvaluationProcess {
     command.addAll(settings.jvmOptions());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
-    command.add(EngineCommands.class.getName());
+    command.add(GpuNodeCommands.class.getName());
     command.add(EvaluateChildCommand.NAME);
     return command;
   }

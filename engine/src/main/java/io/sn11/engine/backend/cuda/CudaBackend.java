@@ -28,11 +28,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The engine's kernels on an NVIDIA GPU through the JCuda driver API, loading the PTX the build compiled from
- * {@code src/main/cuda}. Weights are uploaded once in their stored dtype (1-D norms and biases widened to F32, which is
- * exact and tiny) and stay resident; activations, kv caches and logits stay on the device, and the scoring reduction
+ * {@code src/main/cuda} (or, where packaged, the modules' cubins for this device: {@link CudaKernel#image}). Weights
+ * are uploaded once in their stored dtype (1-D norms and biases widened to F32, which is exact and tiny) and stay
+ * resident; activations, kv caches and logits stay on the device, and the scoring reduction
  * runs there so only per-row statistics come back. Everything runs on the context's default stream, in order.
  *
  * <p>One backend owns one device (one evaluator slot per device); it is used by one thread at a time, and makes its
@@ -54,6 +56,8 @@ public final class CudaBackend implements Backend {
     private CublasLtMatmul cublasLt;
     /** Which kernels run the matmuls, and why not cuBLASLt where it is not used: for {@link #settings()}. */
     private String matmul;
+    /** What the modules were loaded from (a cubin for this device, or PTX): the proof shows that nothing was JIT-compiled. */
+    private final String kernelImages;
     private boolean closed;
 
     private CudaBackend(CudaProbe probe, CublasLt.Loaded cublasLtLibrary) {
@@ -68,11 +72,15 @@ public final class CudaBackend implements Backend {
         JCudaDriver.cuCtxSetCurrent(context);
         pool = DeviceMemoryPool.cuda(probe.deviceName());
         try {
+            Set<String> kinds = new TreeSet<>();
             for (String module : CudaKernel.modules()) {
+                CudaKernel.Image image = CudaKernel.image(module, probe.computeMajor(), probe.computeMinor());
                 CUmodule m = new CUmodule();
-                JCudaDriver.cuModuleLoadData(m, CudaKernel.readPtx(module));
+                JCudaDriver.cuModuleLoadData(m, image.bytes());
                 modules.add(m);
+                kinds.add(image.kind());
             }
+            kernelImages = String.join(" + ", kinds);
             for (CudaKernel k : CudaKernel.values()) {
                 CUfunction f = new CUfunction();
                 JCudaDriver.cuModuleGetFunction(f, modules.get(CudaKernel.modules().indexOf(k.module())), k.entry());
@@ -139,6 +147,7 @@ public final class CudaBackend implements Backend {
         m.put("compute_capability", probe.computeMajor() + "." + probe.computeMinor());
         m.put("memory_bytes", probe.totalMemoryBytes());
         m.put("driver_version", probe.driverVersion());
+        m.put("kernels", kernelImages);
         m.put("accumulate", "f32");
         m.put("matmul", matmul);
         return m;

@@ -11,7 +11,9 @@ import java.util.Locale;
 
 /**
  * Every kernel the cuda backend launches: the PTX module it lives in ({@code src/main/cuda/MODULE.cu}, packaged as
- * {@code io/sn11/engine/cuda/MODULE.ptx}) and its {@code extern "C"} entry name.
+ * {@code io/sn11/engine/cuda/MODULE.ptx}) and its {@code extern "C"} entry name. A module may also come compiled for
+ * one device ({@code io/sn11/engine/cuda/sm_90a/MODULE.cubin}: the GPU bundle's, see bench/gpu/bundle.sh), which the
+ * backend loads instead of the PTX, so that nothing is JIT-compiled on that device.
  */
 public enum CudaKernel {
     EMBEDDING_F32("embedding", "embedding_f32"),
@@ -68,6 +70,23 @@ public enum CudaKernel {
             if (CudaKernel.class.getClassLoader().getResource(PTX_FOLDER + m + ".ptx") == null) missing.add(m + ".ptx");
         }
         return missing;
+    }
+
+    /** A module's loadable image and what it is: a cubin for the device, or the PTX text the driver JIT-compiles. */
+    record Image(byte[] bytes, String kind) {}
+
+    /** Class-path resource of a module's cubin for devices of compute capability major.minor (arch-specific: sm_90a). */
+    static String cubinResource(String module, int major, int minor) {
+        return PTX_FOLDER + "sm_" + major + minor + "a/" + module + ".cubin";
+    }
+
+    /** The module's cubin for the device when packaged, else its PTX (NUL-terminated, as the driver reads it). */
+    static Image image(String module, int major, int minor) throws IOException {
+        String cubin = cubinResource(module, major, minor);
+        try (InputStream in = CudaKernel.class.getClassLoader().getResourceAsStream(cubin)) {
+            if (in != null) return new Image(in.readAllBytes(), "sm_" + major + minor + "a cubin");
+        }
+        return new Image((readPtx(module) + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII), "PTX, JIT-compiled");
     }
 
     /** The PTX text of a module. */

@@ -58,7 +58,7 @@ public record CudaProbe(boolean available, String reason, String deviceName, lon
                 return new CudaProbe(false, "device " + deviceName + " has compute capability " + major + "." + minor
                         + "; the kernels need 8.0 or later (bf16 tensor cores)", deviceName, total[0], major, minor, driver[0]);
             }
-            String refused = moduleLoadFailure(device, driver[0]);
+            String refused = moduleLoadFailure(device, driver[0], major, minor);
             if (refused != null) return new CudaProbe(false, refused, deviceName, total[0], major, minor, driver[0]);
             return new CudaProbe(true, "device 0: " + deviceName, deviceName, total[0], major, minor, driver[0]);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
@@ -74,11 +74,11 @@ public record CudaProbe(boolean available, String reason, String deviceName, lon
      * from CUDA 13, needs a driver for CUDA 13, Linux 580 or later) fails only here, and {@code auto} must not pick
      * a backend whose {@code open} would then throw.
      */
-    private static String moduleLoadFailure(CUdevice device, int driverVersion) {
+    private static String moduleLoadFailure(CUdevice device, int driverVersion, int major, int minor) {
         String module = CudaKernel.modules().get(0);
-        String ptx;
+        CudaKernel.Image image;
         try {
-            ptx = CudaKernel.readPtx(module);
+            image = CudaKernel.image(module, major, minor);  // what the backend will load: this device's cubin, else the PTX
         } catch (IOException e) {
             return e.getMessage();
         }
@@ -88,9 +88,9 @@ public record CudaProbe(boolean available, String reason, String deviceName, lon
             JCudaDriver.cuCtxSetCurrent(context);
             CUmodule m = new CUmodule();
             try {
-                JCudaDriver.cuModuleLoadData(m, ptx);
+                JCudaDriver.cuModuleLoadData(m, image.bytes());
             } catch (CudaException e) {
-                return moduleRefused(module, e.getMessage(), driverVersion, ptx);
+                return moduleRefused(module, e.getMessage(), driverVersion, new String(image.bytes(), java.nio.charset.StandardCharsets.ISO_8859_1));
             }
             JCudaDriver.cuModuleUnload(m);
             return null;

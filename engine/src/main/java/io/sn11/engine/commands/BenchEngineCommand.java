@@ -1,4 +1,4 @@
-package io.sn11.gpunode.commands;
+package io.sn11.engine.commands;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sn11.engine.EngineVersion;
@@ -92,6 +92,7 @@ public class BenchEngineCommand implements Callable<Integer> {
                 r.put("backend", be.name());
                 r.put("backend_settings", be.settings());
                 r.put("engine_version", EngineVersion.VERSION);
+                r.put("jvm", System.getProperty("java.vm.name") + " " + Runtime.version());
                 r.put("load_seconds", loadS);
                 r.put("prompt_tokens", promptTokens);
                 r.put("decode_tokens", decodeTokens);

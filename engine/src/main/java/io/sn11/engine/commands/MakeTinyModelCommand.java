@@ -1,4 +1,4 @@
-package io.sn11.gpunode.commands;
+package io.sn11.engine.commands;
 
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
@@ -33,13 +33,15 @@ public class MakeTinyModelCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--shape", defaultValue = "tiny", paramLabel = "SHAPE",
-            description = "tiny, 1b or 8b (1b and 8b are always written as llama models). Default: ${DEFAULT-VALUE}.")
+            description = "tiny, tiny128 (head dim 128, sizes off the GPU tiles), 1b or 8b (1b and 8b are always written as "
+                    + "llama models). Default: ${DEFAULT-VALUE}.")
     String shape;
 
     @Override
     public Integer call() throws Exception {
         TinyModels.Shape s = TinyModels.Shape.parse(shape);
-        TinyModels.Arch a = s == TinyModels.Shape.TINY ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;
+        // the tiny shapes (the tiny tokenizer's vocabulary) come in every arch
+        TinyModels.Arch a = s.vocab() == 0 ? TinyModels.Arch.parse(arch) : TinyModels.Arch.LLAMA;
         DType d = DType.parse(dtype);
         long t0 = System.nanoTime();
         TinyModels.write(out, a, d, seed, s);

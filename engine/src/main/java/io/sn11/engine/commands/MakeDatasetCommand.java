@@ -1,4 +1,4 @@
-package io.sn11.gpunode.commands;
+package io.sn11.engine.commands;
 
 import io.sn11.engine.data.Dataset;
 import io.sn11.engine.data.SyntheticDataset;

@@ -1,4 +1,4 @@
-package io.sn11.gpunode.commands;
+package io.sn11.engine.commands;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -93,6 +93,17 @@ class CommandsTest {
         Run unknown = run(new EvalCommand(), "--model", m.toString(), "--dataset", data.toString(), "--backend", "tpu");
         assertNotEquals(0, unknown.code());
         assertTrue(unknown.err().contains("unknown backend 'tpu'"), unknown.err());
+    }
+
+    @Test
+    void theTiny128ShapeHasHeadDim128InTheAskedArch() throws Exception {
+        Path m = dir.resolve("hd128");
+        Run made = run(new MakeTinyModelCommand(), "--out", m.toString(), "--shape", "tiny128", "--arch", "qwen2");
+        assertEquals(0, made.code(), made.err());
+        JsonNode config = new ObjectMapper().readTree(m.resolve("config.json").toFile());
+        assertEquals("qwen2", config.get("model_type").asText());
+        assertEquals(128, config.get("head_dim").asInt());
+        assertEquals(200, config.get("intermediate_size").asInt());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.sn11.gpunode.commands;
+package io.sn11.engine.commands;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sn11.engine.backend.Backend;
