@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 
 SIDES = ("ours", "torch")
 
