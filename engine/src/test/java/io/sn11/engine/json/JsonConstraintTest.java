@@ -82,7 +82,8 @@ class JsonConstraintTest {
     }
 
     /** The generated text is a valid beginning after each allowed token, and not after a refused one. */
-    static void assertOracleAgrees(TokenVocabulary v, byte[] written, BitSet allowed, SplittableRandom random) {
+    static void assertOracleAgrees(ShapeOracle oracle, TokenVocabulary v, byte[] written, BitSet allowed,
+                                   SplittableRandom random) {
         for (boolean expected : new boolean[] {true, false}) {
             int checked = 0;
             for (int attempt = 0; attempt < 200 && checked < 10; attempt++) {
@@ -90,20 +91,28 @@ class JsonConstraintTest {
                 if (allowed.get(id) != expected || v.bytes(id) == null || v.bytes(id).length == 0) continue;
                 String text = text(concat(written, v.bytes(id)));
                 if (text == null) continue; // ends inside a multi-byte character: the oracle reads text
-                assertEquals(expected, ORACLE.isPrefix(text), (expected ? "allowed " : "refused ") + id + ": " + text);
+                assertEquals(expected, oracle.isPrefix(text), (expected ? "allowed " : "refused ") + id + ": " + text);
                 checked++;
             }
         }
     }
 
     /**
-     * Generates one document by drawing allowed tokens at random (with probability {@code closeBias} among those that
-     * contain a quote, so strings end at varied lengths) within {@code budget} tokens; checks every
+     * Generates one document by drawing allowed tokens at random within {@code budget} tokens: with probability
+     * {@code quoteBias} among those that contain a quote (so strings end at varied lengths), or, when it is -1, among
+     * those without a quote and else among those with one (so strings run to their bound); checks every
      * {@code checkEvery}-th step against the automaton and the oracle; returns the tokens.
      */
-    static List<Integer> randomDocument(JsonConstraint c, TokenVocabulary v, long seed, int budget, double closeBias,
+    static List<Integer> randomDocument(JsonConstraint c, TokenVocabulary v, long seed, int budget, double quoteBias,
                                         int checkEvery) {
-        JsonAutomaton automaton = JsonAutomaton.compile(VERDICT);
+        return randomDocument(VERDICT, ORACLE, c, v, seed, budget, quoteBias, checkEvery);
+    }
+
+    static List<Integer> randomDocument(JsonShape shape, ShapeOracle oracle, JsonConstraint c, TokenVocabulary v, long seed,
+                                        int budget, double quoteBias, int checkEvery) {
+        JsonAutomaton automaton = JsonAutomaton.compile(shape);
+        int[] quotesOf = new int[v.size()];
+        for (int id = 0; id < quotesOf.length; id++) quotesOf[id] = v.bytes(id) == null ? 0 : quotes(v.bytes(id));
         SplittableRandom random = new SplittableRandom(seed);
         Position p = c.start();
         ByteArrayOutputStream written = new ByteArrayOutputStream();
@@ -117,11 +126,20 @@ class JsonConstraintTest {
             assertTrue(outside.isEmpty(), "the token limit only removes tokens");
             if (tokens.size() % checkEvery == 0) {
                 assertEquals(bruteForce(automaton, v, p), anyLength, "at " + written);
-                assertOracleAgrees(v, written.toByteArray(), anyLength, random);
+                assertOracleAgrees(oracle, v, written.toByteArray(), anyLength, random);
             }
             int[] candidates = allowed.stream().toArray();
-            if (random.nextDouble() < closeBias) {
-                int[] quoting = Arrays.stream(candidates).filter(id -> contains(v.bytes(id), '"')).toArray();
+            if (quoteBias < 0) {
+                for (int q = 0; q <= 1; q++) {
+                    int n = q;
+                    int[] biased = Arrays.stream(candidates).filter(id -> quotesOf[id] == n).toArray();
+                    if (biased.length > 0) {
+                        candidates = biased;
+                        break;
+                    }
+                }
+            } else if (random.nextDouble() < quoteBias) {
+                int[] quoting = Arrays.stream(candidates).filter(id -> quotesOf[id] > 0).toArray();
                 if (quoting.length > 0) candidates = quoting;
             }
             int token = candidates[random.nextInt(candidates.length)];
@@ -132,9 +150,10 @@ class JsonConstraintTest {
         return tokens;
     }
 
-    static boolean contains(byte[] bytes, char c) {
-        for (byte b : bytes) if (b == c) return true;
-        return false;
+    static int quotes(byte[] bytes) {
+        int n = 0;
+        for (byte b : bytes) if (b == '"') n++;
+        return n;
     }
 
     /** The tokens decode (by the tokenizer itself) to a document that parses and is valid under the schema. */
@@ -177,11 +196,16 @@ class JsonConstraintTest {
     void randomWalksOverAllowedTokensEndInValidDocuments(RealTokenizers.Named t) throws IOException {
         JsonConstraint c = constraint(t);
         Tokenizer tok = RealTokenizers.load(t);
-        double[] closeBias = {0.0, 0.05, 0.3, 0.9};
-        for (int walk = 0; walk < 8; walk++) {
-            List<Integer> tokens = randomDocument(c, tok.vocabulary(), 1000 + walk, 400, closeBias[walk % 4], 25);
+        double[] quoteBias = {-1, 0.0, 0.05, 0.3, 0.9};
+        for (int walk = 0; walk < 10; walk++) {
+            List<Integer> tokens = randomDocument(c, tok.vocabulary(), 1000 + walk, 400, quoteBias[walk % 5], 25);
             assertTrue(tokens.size() <= 400);
             assertValidDocument(tok, tokens);
+            if (quoteBias[walk % 5] < 0) {
+                String reasoning = JSON.readTree(tok.decode(tokens.stream().mapToInt(Integer::intValue).toArray()))
+                        .get("realism_reasoning").asText();
+                assertEquals(500, reasoning.codePointCount(0, reasoning.length()), "a string that avoids quotes ends at its bound");
+            }
         }
     }
 
@@ -195,6 +219,23 @@ class JsonConstraintTest {
             List<Integer> tokens = randomDocument(c, tok.vocabulary(), slack, c.minTokens() + slack, 0, 50);
             assertTrue(tokens.size() <= c.minTokens() + slack);
             assertValidDocument(tok, tokens);
+        }
+    }
+
+    /** Strings of 0 to 3 characters: tokens that open a string and write past its end inside the same token are refused. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("realTokenizers")
+    void shortStringsFollowTheAutomatonAtEveryStep(RealTokenizers.Named t) throws IOException {
+        List<JsonShape.Property> properties = new ArrayList<>();
+        for (int n = 0; n <= 3; n++) properties.add(new JsonShape.Property("s" + n, new JsonShape.StringShape(n)));
+        JsonShape shape = new JsonShape.ObjectShape(properties);
+        ShapeOracle oracle = new ShapeOracle(shape);
+        Tokenizer tok = RealTokenizers.load(t);
+        JsonConstraint c = JsonConstraint.build(shape, tok.vocabulary());
+        for (int walk = 0; walk < 4; walk++) {
+            List<Integer> tokens = randomDocument(shape, oracle, c, tok.vocabulary(), walk, 100, walk * 0.3, 1);
+            String text = tok.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+            ShapeOracle.assertValid(shape.toJsonSchema(), JSON.readTree(text), "$");
         }
     }
 
