@@ -38,7 +38,6 @@ public final class JsonConstraint {
 
     private JsonConstraint(JsonAutomaton automaton, TokenVocabulary vocabulary) {
         this.automaton = automaton;
-        this.trie = TokenTrie.of(vocabulary);
         this.vocabularySize = vocabulary.size();
         this.tokenBytes = new byte[vocabularySize][];
         boolean[] singleByteToken = new boolean[256];
@@ -46,6 +45,7 @@ public final class JsonConstraint {
             tokenBytes[id] = vocabulary.bytes(id);
             if (tokenBytes[id] != null && tokenBytes[id].length == 1) singleByteToken[tokenBytes[id][0] & 0xff] = true;
         }
+        this.trie = TokenTrie.of(tokenBytes);
         this.tokensToEnd = automaton.distanceToEnd(singleByteToken);
         if (tokensToEnd[automaton.start().state()] == UNREACHABLE) {
             throw new IllegalArgumentException("the vocabulary lacks the single-byte tokens that spell the shape's documents");

@@ -31,10 +31,11 @@ final class TokenTrie {
 
     int size() { return label.length; }
 
-    /** Every token that writes at least one byte; special tokens and ids without a token are left out. */
-    static TokenTrie of(TokenVocabulary vocabulary) {
-        byte[][] bytes = new byte[vocabulary.size()][];
-        for (int id = 0; id < bytes.length; id++) bytes[id] = vocabulary.bytes(id);
+    /**
+     * Every token that writes at least one byte ({@code bytes[id]}, as {@link TokenVocabulary#bytes} gives them);
+     * special tokens and ids without a token (null) are left out.
+     */
+    static TokenTrie of(byte[][] bytes) {
         // sorted, a token follows every prefix of it and tokens sharing a prefix are adjacent: preorder falls out
         int[] ids = IntStream.range(0, bytes.length).filter(id -> bytes[id] != null && bytes[id].length > 0)
                 .boxed().sorted(Comparator.comparing(id -> bytes[id], Arrays::compareUnsigned))
