@@ -1,6 +1,8 @@
 package io.sn11.engine;
 
 import io.sn11.engine.backend.Backend.Buffer;
+import io.sn11.engine.json.JsonAutomaton.Position;
+import io.sn11.engine.json.JsonConstraint;
 import io.sn11.engine.tokenizer.ChatTemplate;
 import io.sn11.engine.tokenizer.Message;
 import io.sn11.engine.tokenizer.Tokenizer;
@@ -19,6 +21,11 @@ import java.util.function.Supplier;
  * batched step per token, each with its own kv cache and sampler. A sequence finishes at an end-of-turn marker of
  * the template (a single-token marker or a stop string appearing in the decoded text), at one of the model's EOS
  * ids, at the token limit, or when its context is full; the reply is the text before the first stop string.
+ *
+ * <p>Under a {@link JsonConstraint} each sequence follows the constraint from its own position: before sampling, the
+ * logits of the tokens that would leave the document's shape (or could no longer finish it in the tokens left) are set
+ * to negative infinity, and the sequence ends when its document is complete. The template's markers do not apply
+ * then: they could be text inside a JSON string.
  */
 public final class Generator {
     private Generator() {}
@@ -46,13 +53,25 @@ public final class Generator {
         final Sampler sampler;
         final List<Integer> tokens = new ArrayList<>();
         int next;
+        /** Where the constrained document stands; null without a constraint. */
+        Position position;
 
-        Live(int index, Transformer.Sequence seq, Sampler sampler) {
+        Live(int index, Transformer.Sequence seq, Sampler sampler, Position position) {
             this.index = index;
             this.seq = seq;
             this.sampler = sampler;
+            this.position = position;
+        }
+
+        /** Tokens that may still be generated, the next one included: the token limit or the room in the kv cache. */
+        int tokensLeft(int maxNewTokens) {
+            return Math.min(maxNewTokens - tokens.size(), seq.capacity() - seq.length() + 1);
         }
     }
+
+    /** What every batch of one call shares. */
+    private record Run(Transformer model, Tokenizer tok, ChatTemplate template, int maxNewTokens, int limit,
+                       Set<Integer> stopIds, JsonConstraint constraint, Supplier<Sampler> samplers) {}
 
     public static Result replies(Transformer model, Tokenizer tok, ChatTemplate template, List<List<Message>> histories,
                                  GenerationOptions o) {
@@ -62,7 +81,8 @@ public final class Generator {
     /** @param progress receives the fraction of conversations finished after each batch */
     public static Result replies(Transformer model, Tokenizer tok, ChatTemplate template, List<List<Message>> histories,
                                  GenerationOptions o, DoubleConsumer progress) {
-        return replies(model, tok, template, histories, o.maxNewTokens(), o.batchSize(), o::sampler, progress);
+        return replies(model, tok, template, histories, o.maxNewTokens(), o.batchSize(), o.constraint(), o::sampler,
+                progress);
     }
 
     /** One reply (a batch of one). */
@@ -71,9 +91,10 @@ public final class Generator {
         return replies(model, tok, template, List.of(history), o).replies().get(0);
     }
 
-    /** The general form: {@code samplers} gives one fresh sampler per sequence. */
+    /** The general form: {@code samplers} gives one fresh sampler per sequence; {@code constraint} may be null. */
     static Result replies(Transformer model, Tokenizer tok, ChatTemplate template, List<List<Message>> histories,
-                          int maxNewTokens, int batchSize, Supplier<Sampler> samplers, DoubleConsumer progress) {
+                          int maxNewTokens, int batchSize, JsonConstraint constraint, Supplier<Sampler> samplers,
+                          DoubleConsumer progress) {
         Set<Integer> stopIds = new HashSet<>(model.config().eosTokenIds());
         for (String s : template.stopStrings()) {
             int id = tok.singleTokenId(s);
@@ -88,21 +109,22 @@ public final class Generator {
             prompts.add(p);
             promptTokens += p.length;
         }
+        Run run = new Run(model, tok, template, maxNewTokens, limit, stopIds, constraint, samplers);
         Reply[] replies = new Reply[histories.size()];
         int generated = 0;
         long t0 = System.nanoTime();
         for (int b = 0; b < prompts.size(); b += batchSize) {
             int end = Math.min(prompts.size(), b + batchSize);
-            generated += generateBatch(model, tok, template, prompts, b, end, maxNewTokens, limit, stopIds, samplers, replies);
+            generated += generateBatch(run, prompts, b, end, replies);
             progress.accept((double) end / prompts.size());
         }
         return new Result(List.of(replies), promptTokens, generated, System.nanoTime() - t0);
     }
 
     /** Generates replies[from..to) and returns how many tokens that took. */
-    private static int generateBatch(Transformer model, Tokenizer tok, ChatTemplate template, List<int[]> prompts,
-                                     int from, int to, int maxNewTokens, int limit, Set<Integer> stopIds,
-                                     Supplier<Sampler> samplers, Reply[] replies) {
+    private static int generateBatch(Run run, List<int[]> prompts, int from, int to, Reply[] replies) {
+        Transformer model = run.model();
+        JsonConstraint constraint = run.constraint();
         List<Live> live = new ArrayList<>();
         List<Transformer.Sequence> all = new ArrayList<>();
         int generated = 0;
@@ -110,9 +132,9 @@ public final class Generator {
             List<int[]> feed = new ArrayList<>();
             for (int i = from; i < to; i++) {
                 int[] p = prompts.get(i);
-                Transformer.Sequence seq = model.newSequence(Math.min(p.length + maxNewTokens, limit));
+                Transformer.Sequence seq = model.newSequence(Math.min(p.length + run.maxNewTokens(), run.limit()));
                 all.add(seq);
-                live.add(new Live(i, seq, samplers.get()));
+                live.add(new Live(i, seq, run.samplers().get(), constraint == null ? null : constraint.start()));
                 feed.add(p);
             }
             float[][] logits = lastLogits(model, live, feed);
@@ -120,10 +142,12 @@ public final class Generator {
                 List<Live> stillLive = new ArrayList<>();
                 for (int j = 0; j < live.size(); j++) {
                     Live s = live.get(j);
+                    if (constraint != null) constraint.mask(logits[j], s.position, s.tokensLeft(run.maxNewTokens()));
                     s.next = s.sampler.sample(logits[j]);
+                    if (constraint != null) s.position = constraint.advance(s.position, s.next);
                     s.tokens.add(s.next);
                     generated++;
-                    Reply done = finished(s, tok, template, stopIds, maxNewTokens);
+                    Reply done = finished(s, run);
                     if (done == null) stillLive.add(s);
                     else replies[s.index] = done;
                 }
@@ -138,17 +162,22 @@ public final class Generator {
     }
 
     /** The reply when the sequence is done after its latest token, else null. */
-    private static Reply finished(Live s, Tokenizer tok, ChatTemplate template, Set<Integer> stopIds, int maxNewTokens) {
+    private static Reply finished(Live s, Run run) {
         int n = s.tokens.size();
-        if (stopIds.contains(s.next)) {
-            return new Reply(cutAtStop(decode(tok, s.tokens.subList(0, n - 1)), template.stopStrings()), n, Finish.END_OF_TURN);
-        }
-        String text = decode(tok, s.tokens);
-        String cut = cutAtStop(text, template.stopStrings());
-        if (cut.length() < text.length()) return new Reply(cut, n, Finish.END_OF_TURN);
         // the next step would append this token to the kv cache: it needs room there
-        if (n >= maxNewTokens || s.seq.length() >= s.seq.capacity()) return new Reply(text, n, Finish.MAX_TOKENS);
-        return null;
+        boolean atLimit = n >= run.maxNewTokens() || s.seq.length() >= s.seq.capacity();
+        if (s.position != null) {
+            if (run.constraint().isComplete(s.position)) return new Reply(decode(run.tok(), s.tokens), n, Finish.END_OF_TURN);
+            return atLimit ? new Reply(decode(run.tok(), s.tokens), n, Finish.MAX_TOKENS) : null;
+        }
+        List<String> stops = run.template().stopStrings();
+        if (run.stopIds().contains(s.next)) {
+            return new Reply(cutAtStop(decode(run.tok(), s.tokens.subList(0, n - 1)), stops), n, Finish.END_OF_TURN);
+        }
+        String text = decode(run.tok(), s.tokens);
+        String cut = cutAtStop(text, stops);
+        if (cut.length() < text.length()) return new Reply(cut, n, Finish.END_OF_TURN);
+        return atLimit ? new Reply(text, n, Finish.MAX_TOKENS) : null;
     }
 
     /** Appends {@code feed.get(j)} to live sequence j and returns the logits after each sequence's last token. */

@@ -63,7 +63,7 @@ class GeneratorTest {
     }
 
     static Generator.Result generate(ChatTemplate template, List<List<Message>> histories, int maxNew, Supplier<Sampler> samplers) {
-        return Generator.replies(model, tok, template, histories, maxNew, 4, samplers, f -> {});
+        return Generator.replies(model, tok, template, histories, maxNew, 4, null, samplers, f -> {});
     }
 
     @Test

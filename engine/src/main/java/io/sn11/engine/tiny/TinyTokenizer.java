@@ -3,6 +3,7 @@ package io.sn11.engine.tiny;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.engine.tokenizer.TokenVocabulary;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,18 +34,6 @@ public final class TinyTokenizer {
             "ing", "ed", "er", "th", "he", "in", "an", "on", "es", "ou", "\n\n", "user", "assistant", "system",
             " USER", " ASSISTANT", "###", " Instruction", " Response", "[INST]", "[/INST]");
 
-    /** GPT-2's reversible map from bytes to printable unicode characters. */
-    public static char[] byteAlphabet() {
-        char[] map = new char[256];
-        boolean[] direct = new boolean[256];
-        for (int b = '!'; b <= '~'; b++) direct[b] = true;
-        for (int b = 0xA1; b <= 0xAC; b++) direct[b] = true;
-        for (int b = 0xAE; b <= 0xFF; b++) direct[b] = true;
-        int n = 0;
-        for (int b = 0; b < 256; b++) map[b] = direct[b] ? (char) b : (char) (256 + n++);
-        return map;
-    }
-
     private static String mapped(String text, char[] alphabet) {
         StringBuilder sb = new StringBuilder();
         for (byte b : text.getBytes(java.nio.charset.StandardCharsets.UTF_8)) sb.append(alphabet[b & 0xff]);
@@ -53,7 +42,7 @@ public final class TinyTokenizer {
 
     /** Token text to id, in id order. */
     public static Map<String, Integer> vocabulary() {
-        char[] alphabet = byteAlphabet();
+        char[] alphabet = TokenVocabulary.byteLevelAlphabet();
         Map<String, Integer> vocab = new LinkedHashMap<>();
         for (int b = 0; b < 256; b++) vocab.put(String.valueOf(alphabet[b]), b);
         for (String m : merges()) {
@@ -66,7 +55,7 @@ public final class TinyTokenizer {
 
     /** Merges that build each word left to right: "Ġ t", "Ġt h", "Ġth e", ... */
     public static List<String> merges() {
-        char[] alphabet = byteAlphabet();
+        char[] alphabet = TokenVocabulary.byteLevelAlphabet();
         LinkedHashSet<String> merges = new LinkedHashSet<>();
         for (String w : WORDS) {
             String m = mapped(w, alphabet);

@@ -6,6 +6,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -22,8 +23,13 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     private final HuggingFaceTokenizer hf;
+    private final Path file;
+    private TokenVocabulary vocabulary;
 
-    private Tokenizer(HuggingFaceTokenizer hf) { this.hf = hf; }
+    private Tokenizer(HuggingFaceTokenizer hf, Path file) {
+        this.hf = hf;
+        this.file = file;
+    }
 
     /** Loads {@code tokenizer.json} from a model folder, or the given file. */
     public static Tokenizer load(Path modelDirOrFile) throws IOException {
@@ -35,7 +41,7 @@ public final class Tokenizer implements AutoCloseable {
                     "truncation", "false",
                     "padding", "false",
                     "modelMaxLength", String.valueOf(Integer.MAX_VALUE)));
-            return new Tokenizer(hf);
+            return new Tokenizer(hf, file);
         } catch (RuntimeException e) {
             // The native library refuses what it cannot parse: the repository's file is at fault.
             throw new ModelException(file + ": not a usable tokenizer: " + e.getMessage(), e);
@@ -85,6 +91,18 @@ public final class Tokenizer implements AutoCloseable {
     public int singleTokenId(String text) {
         int[] ids = encode(text);
         return ids.length == 1 ? ids[0] : -1;
+    }
+
+    /** Each token's bytes (for constrained decoding), read from the same file once, on first use. */
+    public synchronized TokenVocabulary vocabulary() {
+        if (vocabulary == null) {
+            try {
+                vocabulary = TokenVocabulary.read(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException(file + ": cannot read the vocabulary", e);
+            }
+        }
+        return vocabulary;
     }
 
     @Override

@@ -189,7 +189,7 @@ public final class ChatCompletionsJudge implements Judge {
         ObjectNode schema = format.putObject("json_schema");
         schema.put("name", "sn11_verdict");
         schema.put("strict", true);
-        schema.set("schema", JudgePrompt.verdictSchema());
+        schema.set("schema", JudgePrompt.providerSchema());
         try {
             return JSON.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {

@@ -8,8 +8,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sn11.cluster.scoring.JudgeTally.Side;
+import io.sn11.engine.json.JsonShape;
+import io.sn11.engine.json.JsonShape.EnumShape;
+import io.sn11.engine.json.JsonShape.ObjectShape;
+import io.sn11.engine.json.JsonShape.Property;
+import io.sn11.engine.json.JsonShape.StringShape;
 import io.sn11.engine.tokenizer.Message;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -27,6 +34,8 @@ public final class JudgePrompt {
     public static final String BEGIN = "<sn11_material>";
     public static final String END = "</sn11_material>";
     public static final List<String> CRITERIA = List.of("realism", "entertainment", "coherency");
+    /** The longest reasoning a verdict may give per criterion, in characters ("one or two sentences"). */
+    public static final int REASONING_MAX_LENGTH = 500;
 
     /** Escapes the characters that make up the delimiters, so quoted text can never contain them. */
     private static final CharacterEscapes DELIMITER_SAFE = new CharacterEscapes() {
@@ -70,7 +79,8 @@ public final class JudgePrompt {
 
             Answer with one JSON object and nothing else, with exactly these fields: realism_reasoning, realism_win, \
             entertainment_reasoning, entertainment_win, coherency_reasoning, coherency_win. Each *_reasoning is one or \
-            two sentences; each *_win is "original", "generated" or "tie".""".formatted(BEGIN, END);
+            two sentences, at most %d characters; each *_win is "original", "generated" or \
+            "tie".""".formatted(BEGIN, END, REASONING_MAX_LENGTH);
 
     /** The system and user messages asking for the verdict on one comparison. */
     public static List<Message> render(Comparison c) {
@@ -93,19 +103,33 @@ public final class JudgePrompt {
         return List.of(Message.system(SYSTEM), Message.user(user));
     }
 
-    /** The JSON schema of the verdict, for structured output. */
-    public static ObjectNode verdictSchema() {
-        ObjectNode schema = JSON.createObjectNode();
-        schema.put("type", "object");
-        ObjectNode props = schema.putObject("properties");
-        ArrayNode required = schema.putArray("required");
+    /**
+     * The verdict's shape, the one definition: the schema outside judges are asked for and the constraint our engine
+     * generates under are both made from it. Per criterion, in order: its reasoning, then its winner.
+     */
+    public static final JsonShape VERDICT = verdictShape();
+
+    private static JsonShape verdictShape() {
+        List<String> sides = Arrays.stream(Side.values()).map(JudgeVerdict::wireName).toList();
+        List<Property> properties = new ArrayList<>();
         for (String c : CRITERIA) {
-            props.putObject(c + "_reasoning").put("type", "string");
-            ArrayNode values = props.putObject(c + "_win").put("type", "string").putArray("enum");
-            for (Side s : Side.values()) values.add(JudgeVerdict.wireName(s));
-            required.add(c + "_reasoning").add(c + "_win");
+            properties.add(new Property(c + "_reasoning", new StringShape(REASONING_MAX_LENGTH)));
+            properties.add(new Property(c + "_win", new EnumShape(sides)));
         }
-        schema.put("additionalProperties", false);
+        return new ObjectShape(properties);
+    }
+
+    /** The JSON schema of the verdict: exactly what an engine judge generates under {@link #VERDICT}. */
+    public static ObjectNode verdictSchema() { return VERDICT.toJsonSchema(); }
+
+    /**
+     * The verdict's schema as asked of an outside provider's strict structured output: the same keys and enums
+     * without the strings' {@code maxLength}, a keyword OpenAI's strict mode refuses (it supports a subset of JSON
+     * Schema); the bound is stated in the prompt instead.
+     */
+    public static ObjectNode providerSchema() {
+        ObjectNode schema = verdictSchema();
+        schema.withObject("/properties").forEach(property -> ((ObjectNode) property).remove("maxLength"));
         return schema;
     }
 

@@ -3,9 +3,19 @@ package io.sn11.gpunode.judge;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sn11.cluster.scoring.JudgeTally.Side;
+import io.sn11.engine.GenerationOptions;
+import io.sn11.engine.Generator;
+import io.sn11.engine.LoadedModel;
+import io.sn11.engine.Sampler;
+import io.sn11.engine.json.JsonConstraint;
+import io.sn11.engine.safetensors.DType;
+import io.sn11.engine.tiny.TinyModels;
+import io.sn11.engine.tokenizer.ChatTemplate;
 import io.sn11.engine.tokenizer.Message;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -68,6 +78,29 @@ class JudgePromptTest {
         JsonNode schema = JudgePrompt.verdictSchema();
         assertEquals("[\"original\",\"generated\",\"tie\"]", schema.at("/properties/realism_win/enum").toString());
         assertFalse(schema.get("additionalProperties").asBoolean());
+        assertEquals(JudgePrompt.REASONING_MAX_LENGTH, schema.at("/properties/coherency_reasoning/maxLength").asInt());
+        JsonNode provider = JudgePrompt.providerSchema();
+        assertTrue(provider.at("/properties/coherency_reasoning/maxLength").isMissingNode(), "strict structured output refuses maxLength");
+        assertEquals(schema.get("required"), provider.get("required"));
+        assertEquals(schema.at("/properties/realism_win/enum"), provider.at("/properties/realism_win/enum"));
+        assertTrue(system.contains("at most " + JudgePrompt.REASONING_MAX_LENGTH + " characters"));
+    }
+
+    /** What a judge generates under the verdict's constraint is a verdict the parser reads, whatever its weights. */
+    @Test
+    void everyVerdictGeneratedUnderTheShapeParses(@TempDir Path dir) throws Exception {
+        try (LoadedModel judge = LoadedModel.write(dir, TinyModels.Arch.LLAMA, DType.F32, 3)) {
+            JsonConstraint constraint = JsonConstraint.build(JudgePrompt.VERDICT, judge.tokenizer().vocabulary());
+            List<List<Message>> prompts = HOSTILE.stream().map(h -> JudgePrompt.render(new Comparison("s", "You are " + h,
+                    List.of(Message.user(h)), "original " + h, h))).toList();
+            for (double temperature : new double[] {0, Sampler.MAX_TEMPERATURE}) {
+                GenerationOptions o = new GenerationOptions(256, temperature, 17, 3, constraint);
+                for (Generator.Reply r : Generator.replies(judge.model(), judge.tokenizer(), ChatTemplate.LLAMA3, prompts, o)
+                        .replies()) {
+                    JudgePrompt.parseVerdict(r.text());
+                }
+            }
+        }
     }
 
     @Test
