@@ -6,9 +6,11 @@ import io.sn11.engine.safetensors.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.IntConsumer;
 
 /**
@@ -116,7 +118,13 @@ public class ScalarBackend implements Backend {
 
     @Override public Buffer allocate(int floats) { return new CpuBuffer(new float[floats]); }
     @Override public Buffer upload(float[] data) { return new CpuBuffer(data.clone()); }
-    @Override public float[] download(Buffer buffer) { return a(buffer).clone(); }
+    @Override
+    public float[] download(Buffer buffer, int offset, int floats) {
+        float[] data = a(buffer);
+        Objects.checkFromIndexSize(offset, floats, data.length);
+        return Arrays.copyOfRange(data, offset, offset + floats);
+    }
+
     @Override public WeightHandle upload(Tensor tensor) { return new CpuWeight(tensor); }
 
     @Override
