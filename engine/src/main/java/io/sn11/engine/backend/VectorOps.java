@@ -5,11 +5,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The element-wise and per-row kernels of {@link VectorBackend} (everything but matmul and attention), each on one row
- * or one range so that the backend splits the work over its threads. Loops run whole vectors of the preferred species
- * (16 floats with AVX-512) and finish the remainder with scalar code. Where the reference rounds each step in F32 the
- * same way (rope, the scaling of rmsnorm, add) these kernels use the same operations, without fused multiply-adds,
- * and agree with it bit for bit; reductions (sums of squares, top-k stays exact) differ only in summation order.
+ * The element-wise and per-row kernels of {@link VectorBackend} (rmsnorm, rope, siluMul, add, the top-k selection),
+ * each on one row or one range so that the backend splits the work over its threads. Loops run whole vectors of the
+ * preferred species (16 floats with AVX-512) and finish the remainder with scalar code. Where the reference rounds each
+ * step in F32 (rope, the scaling of rmsnorm, add) these kernels use the same operations, without fused multiply-adds,
+ * and agree with it bit for bit; the sum of squares differs only in summation order; the top-k selection is exact.
  */
 final class VectorOps {
     private VectorOps() {}
