@@ -1,6 +1,5 @@
 package io.sn11.engine;
 
-import io.sn11.engine.backend.Backend.Buffer;
 import io.sn11.engine.json.JsonAutomaton.Position;
 import io.sn11.engine.json.JsonConstraint;
 import io.sn11.engine.tokenizer.ChatTemplate;
@@ -182,20 +181,7 @@ public final class Generator {
 
     /** Appends {@code feed.get(j)} to live sequence j and returns the logits after each sequence's last token. */
     private static float[][] lastLogits(Transformer model, List<Live> live, List<int[]> feed) {
-        int[] rows = new int[live.size()];
-        int r = 0;
-        for (int j = 0; j < rows.length; j++) {
-            r += feed.get(j).length;
-            rows[j] = r - 1;
-        }
-        try (Buffer hidden = model.forwardHidden(live.stream().map(s -> s.seq).toList(), feed);
-             Buffer l = model.logitsOfRows(hidden, rows)) {
-            float[] flat = model.backend().download(l);
-            int vocab = model.config().vocabSize();
-            float[][] out = new float[rows.length][];
-            for (int j = 0; j < rows.length; j++) out[j] = Arrays.copyOfRange(flat, j * vocab, (j + 1) * vocab);
-            return out;
-        }
+        return model.nextLogits(live.stream().map(s -> s.seq).toList(), feed);
     }
 
     private static String decode(Tokenizer tok, List<Integer> tokens) {

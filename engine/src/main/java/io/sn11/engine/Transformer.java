@@ -16,7 +16,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The decoder-only forward pass shared by Llama, Mistral and Qwen2:
@@ -30,6 +32,10 @@ import java.util.List;
  * </pre>
  * The same code runs a teacher-forced prefill of a batch of sequences (several rows each) and a one-token decode;
  * each {@link Sequence} carries its own kv cache and length.
+ *
+ * <p>The activations of a pass live in a workspace of backend buffers that every pass reuses: each grows to the
+ * largest pass seen and is freed on {@link #close}, so a decode step allocates no buffer. One pass at a time: a
+ * Transformer is not for concurrent use.
  */
 public final class Transformer implements AutoCloseable {
 
@@ -64,6 +70,10 @@ public final class Transformer implements AutoCloseable {
     private final List<Layer> layers = new ArrayList<>();
     private final Buffer invFreq;
     private final List<WeightHandle> uploaded = new ArrayList<>();
+
+    /** The workspace's buffers by role: what one pass computes, reused by the next (see {@link #scratch}). */
+    private enum Slot { HIDDEN, NORMED, Q, K, V, ATTENTION, GATE, UP, SELECTED, LOGITS }
+    private final Map<Slot, Buffer> workspace = new EnumMap<>(Slot.class);
 
     public Transformer(ModelWeights weights, Backend backend) {
         this.config = weights.config();
@@ -120,6 +130,14 @@ public final class Transformer implements AutoCloseable {
      * normalised hidden states, {@code [sum of lengths x hidden]}, rows in batch order. The caller closes it.
      */
     public Buffer forwardHidden(List<Sequence> seqs, List<int[]> tokens) {
+        return forward(seqs, tokens, false);
+    }
+
+    /**
+     * The pass of {@link #forwardHidden}, every activation in the workspace; with {@code inWorkspace} the returned
+     * hidden states too (valid until the next pass), else in a new buffer the caller closes.
+     */
+    private Buffer forward(List<Sequence> seqs, List<int[]> tokens, boolean inWorkspace) {
         if (seqs.size() != tokens.size()) throw new IllegalArgumentException("one token array per sequence");
         int rows = 0;
         for (int[] t : tokens) rows += t.length;
@@ -142,14 +160,15 @@ public final class Transformer implements AutoCloseable {
         }
         ModelConfig c = config;
         int h = c.hiddenSize(), qd = c.qDim(), kvd = c.kvDim(), ff = c.intermediateSize();
-        Buffer x = backend.allocate(rows * h);
-        try (Buffer hb = backend.allocate(rows * h);
-             Buffer q = backend.allocate(rows * qd);
-             Buffer k = backend.allocate(rows * kvd);
-             Buffer v = backend.allocate(rows * kvd);
-             Buffer att = backend.allocate(rows * qd);
-             Buffer gate = backend.allocate(rows * ff);
-             Buffer upb = backend.allocate(rows * ff)) {
+        Buffer x = inWorkspace ? scratch(Slot.HIDDEN, rows * h) : backend.allocate(rows * h);
+        try {
+            Buffer hb = scratch(Slot.NORMED, rows * h);
+            Buffer q = scratch(Slot.Q, rows * qd);
+            Buffer k = scratch(Slot.K, rows * kvd);
+            Buffer v = scratch(Slot.V, rows * kvd);
+            Buffer att = scratch(Slot.ATTENTION, rows * qd);
+            Buffer gate = scratch(Slot.GATE, rows * ff);
+            Buffer upb = scratch(Slot.UP, rows * ff);
             backend.embedding(embedding, allTokens, x);
             for (int li = 0; li < layers.size(); li++) {
                 Layer l = layers.get(li);
@@ -171,22 +190,62 @@ public final class Transformer implements AutoCloseable {
             }
             backend.rmsnorm(x, finalNorm, rows, c.rmsNormEps(), x);
         } catch (RuntimeException e) {
-            x.close();
+            if (!inWorkspace) x.close();
             throw e;
         }
         for (int i = 0; i < seqs.size(); i++) seqs.get(i).length += tokens.get(i).length;
         return x;
     }
 
-    /** Logits of the given rows of a hidden-state buffer: {@code [rows.length x vocab]} on the backend. */
+    /**
+     * The workspace buffer of {@code slot} with room for at least {@code floats}, replaced by a larger one when the pass
+     * outgrows it. What it holds is overwritten by the next pass: never handed to a caller.
+     */
+    private Buffer scratch(Slot slot, int floats) {
+        Buffer b = workspace.get(slot);
+        if (b != null && b.size() >= floats) return b;
+        if (b != null) workspace.remove(slot).close();
+        b = backend.allocate(Math.max(1, floats));
+        workspace.put(slot, b);
+        return b;
+    }
+
+    /**
+     * Logits of the given rows of a hidden-state buffer: {@code [rows.length x vocab]} on the backend. The caller
+     * closes it.
+     */
     public Buffer logitsOfRows(Buffer hidden, int[] rows) {
-        int h = config.hiddenSize();
-        try (Buffer sel = backend.allocate(Math.max(1, rows.length) * h)) {
-            backend.gatherRows(hidden, h, rows, sel);
-            Buffer out = backend.allocate(Math.max(1, rows.length) * config.vocabSize());
-            backend.matmul(sel, rows.length, lmHead, null, out);
-            return out;
+        Buffer out = backend.allocate(Math.max(1, rows.length) * config.vocabSize());
+        try {
+            logitsInto(hidden, rows, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
         }
+        return out;
+    }
+
+    /** As {@link #logitsOfRows} into the workspace: valid until the next pass. */
+    private Buffer logitsInWorkspace(Buffer hidden, int[] rows) {
+        Buffer out = scratch(Slot.LOGITS, rows.length * config.vocabSize());
+        logitsInto(hidden, rows, out);
+        return out;
+    }
+
+    private void logitsInto(Buffer hidden, int[] rows, Buffer out) {
+        int h = config.hiddenSize();
+        Buffer selected = scratch(Slot.SELECTED, rows.length * h);
+        backend.gatherRows(hidden, h, rows, selected);
+        backend.matmul(selected, rows.length, lmHead, null, out);
+    }
+
+    /** The logits of the given rows of a hidden-state buffer, downloaded row by row. */
+    private float[][] downloadLogits(Buffer hidden, int[] rows) {
+        Buffer l = logitsInWorkspace(hidden, rows);
+        int vocab = config.vocabSize();
+        float[][] out = new float[rows.length][];
+        for (int i = 0; i < rows.length; i++) out[i] = backend.download(l, i * vocab, vocab);
+        return out;
     }
 
     /** Full logits of every position of one fresh sequence: {@code [tokens.length][vocab]}. */
@@ -198,19 +257,25 @@ public final class Transformer implements AutoCloseable {
 
     /** Appends tokens to {@code seq} and returns the logits of each appended position. */
     public float[][] logits(Sequence seq, int[] tokens) {
-        try (Buffer hidden = forwardHidden(List.of(seq), List.of(tokens))) {
-            int[] rows = new int[tokens.length];
-            for (int i = 0; i < rows.length; i++) rows[i] = i;
-            try (Buffer l = logitsOfRows(hidden, rows)) {
-                float[] flat = backend.download(l);
-                int vocab = config.vocabSize();
-                float[][] out = new float[tokens.length][];
-                for (int i = 0; i < tokens.length; i++) {
-                    out[i] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
-                }
-                return out;
-            }
+        Buffer hidden = forward(List.of(seq), List.of(tokens), true);
+        int[] rows = new int[tokens.length];
+        for (int i = 0; i < rows.length; i++) rows[i] = i;
+        return downloadLogits(hidden, rows);
+    }
+
+    /**
+     * Appends {@code tokens.get(i)} (at least one token) to {@code seqs.get(i)} for every i in one batched pass and
+     * returns the logits after each sequence's last token, {@code [seqs.size()][vocab]}: a batched decode step.
+     */
+    public float[][] nextLogits(List<Sequence> seqs, List<int[]> tokens) {
+        int[] lastRows = new int[tokens.size()];
+        int r = 0;
+        for (int j = 0; j < lastRows.length; j++) {
+            if (tokens.get(j).length == 0) throw new IllegalArgumentException("sequence " + j + " is given no token");
+            r += tokens.get(j).length;
+            lastRows[j] = r - 1;
         }
+        return downloadLogits(forward(seqs, tokens, true), lastRows);
     }
 
     /**
@@ -224,32 +289,29 @@ public final class Transformer implements AutoCloseable {
         try {
             for (int[] t : tokens) seqs.add(newSequence(t.length));
             List<TopKStats> out = new ArrayList<>();
-            try (Buffer hidden = forwardHidden(seqs, tokens)) {
-                int rowBase = 0;
-                for (int i = 0; i < tokens.size(); i++) {
-                    int[] t = tokens.get(i);
-                    int s = targetStart[i];
-                    if (s < 1 || s >= t.length) throw new IllegalArgumentException("target start " + s + " outside (0, " + t.length + ")");
-                    int n = t.length - s;
-                    float[] prob = new float[n], ent = new float[n];
-                    boolean[] in = new boolean[n];
-                    for (int c0 = 0; c0 < n; c0 += logitsChunk) {
-                        int m = Math.min(logitsChunk, n - c0);
-                        int[] rows = new int[m], targets = new int[m];
-                        for (int j = 0; j < m; j++) {
-                            rows[j] = rowBase + s - 1 + c0 + j;  // position predicting token s + c0 + j
-                            targets[j] = t[s + c0 + j];
-                        }
-                        try (Buffer l = logitsOfRows(hidden, rows)) {
-                            TopKStats st = backend.topKStats(l, m, config.vocabSize(), targets, k);
-                            System.arraycopy(st.targetProb(), 0, prob, c0, m);
-                            System.arraycopy(st.entropy(), 0, ent, c0, m);
-                            System.arraycopy(st.targetInTopK(), 0, in, c0, m);
-                        }
+            Buffer hidden = forward(seqs, tokens, true);
+            int rowBase = 0;
+            for (int i = 0; i < tokens.size(); i++) {
+                int[] t = tokens.get(i);
+                int s = targetStart[i];
+                if (s < 1 || s >= t.length) throw new IllegalArgumentException("target start " + s + " outside (0, " + t.length + ")");
+                int n = t.length - s;
+                float[] prob = new float[n], ent = new float[n];
+                boolean[] in = new boolean[n];
+                for (int c0 = 0; c0 < n; c0 += logitsChunk) {
+                    int m = Math.min(logitsChunk, n - c0);
+                    int[] rows = new int[m], targets = new int[m];
+                    for (int j = 0; j < m; j++) {
+                        rows[j] = rowBase + s - 1 + c0 + j;  // position predicting token s + c0 + j
+                        targets[j] = t[s + c0 + j];
                     }
-                    out.add(new TopKStats(prob, in, ent));
-                    rowBase += t.length;
+                    TopKStats st = backend.topKStats(logitsInWorkspace(hidden, rows), m, config.vocabSize(), targets, k);
+                    System.arraycopy(st.targetProb(), 0, prob, c0, m);
+                    System.arraycopy(st.entropy(), 0, ent, c0, m);
+                    System.arraycopy(st.targetInTopK(), 0, in, c0, m);
                 }
+                out.add(new TopKStats(prob, in, ent));
+                rowBase += t.length;
             }
             return out;
         } finally {
@@ -259,6 +321,8 @@ public final class Transformer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        for (Buffer b : workspace.values()) b.close();
+        workspace.clear();
         for (WeightHandle h : uploaded) h.close();
         invFreq.close();
         weights.close();

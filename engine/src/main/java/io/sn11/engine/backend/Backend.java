@@ -56,7 +56,9 @@ public interface Backend extends AutoCloseable {
     // ---- storage ----
     Buffer allocate(int floats);
     Buffer upload(float[] data);
-    float[] download(Buffer buffer);
+    default float[] download(Buffer buffer) { return download(buffer, 0, buffer.size()); }
+    /** Floats {@code [offset, offset + floats)} of {@code buffer}: a few rows of a larger one, without the rest. */
+    float[] download(Buffer buffer, int offset, int floats);
     WeightHandle upload(Tensor tensor);
     KvCache allocateKvCache(int layers, int kvHeads, int headDim, int capacity);
 

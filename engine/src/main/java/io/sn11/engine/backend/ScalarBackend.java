@@ -6,9 +6,11 @@ import io.sn11.engine.safetensors.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.IntConsumer;
 
 /**
@@ -116,7 +118,13 @@ public class ScalarBackend implements Backend {
 
     @Override public Buffer allocate(int floats) { return new CpuBuffer(new float[floats]); }
     @Override public Buffer upload(float[] data) { return new CpuBuffer(data.clone()); }
-    @Override public float[] download(Buffer buffer) { return a(buffer).clone(); }
+    @Override
+    public float[] download(Buffer buffer, int offset, int floats) {
+        float[] data = a(buffer);
+        Objects.checkFromIndexSize(offset, floats, data.length);
+        return Arrays.copyOfRange(data, offset, offset + floats);
+    }
+
     @Override public WeightHandle upload(Tensor tensor) { return new CpuWeight(tensor); }
 
     @Override
@@ -275,16 +283,7 @@ public class ScalarBackend implements Backend {
         float[] qa = a(q), ka = a(k), va = a(v), o = a(out);
         int kvDim = kvHeads * headDim, qDim = heads * headDim, group = heads / kvHeads;
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        // 1. store the new keys/values
-        for (SeqSlice s : batch) {
-            CpuKvCache c = (CpuKvCache) s.cache();
-            if (s.startPos() + s.length() > c.capacity) {
-                throw new IllegalArgumentException("kv cache capacity " + c.capacity + " exceeded at position "
-                        + (s.startPos() + s.length()));
-            }
-            System.arraycopy(ka, s.firstRow() * kvDim, c.keys[layer], s.startPos() * kvDim, s.length() * kvDim);
-            System.arraycopy(va, s.firstRow() * kvDim, c.values[layer], s.startPos() * kvDim, s.length() * kvDim);
-        }
+        storeKeysValues(layer, ka, va, batch, kvDim);
         // 2. one task per (row, head)
         int totalRows = 0;
         for (SeqSlice s : batch) totalRows += s.length();
@@ -328,6 +327,19 @@ public class ScalarBackend implements Backend {
         });
     }
 
+    /** Step 1 of attention: each slice's new keys and values go to its cache at {@code layer}. */
+    static void storeKeysValues(int layer, float[] ka, float[] va, List<SeqSlice> batch, int kvDim) {
+        for (SeqSlice s : batch) {
+            CpuKvCache c = (CpuKvCache) s.cache();
+            if (s.startPos() + s.length() > c.capacity) {
+                throw new IllegalArgumentException("kv cache capacity " + c.capacity + " exceeded at position "
+                        + (s.startPos() + s.length()));
+            }
+            System.arraycopy(ka, s.firstRow() * kvDim, c.keys[layer], s.startPos() * kvDim, s.length() * kvDim);
+            System.arraycopy(va, s.firstRow() * kvDim, c.values[layer], s.startPos() * kvDim, s.length() * kvDim);
+        }
+    }
+
     @Override
     public void siluMul(Buffer gate, Buffer up, int n) {
         float[] g = a(gate), u = a(up);
@@ -357,7 +369,7 @@ public class ScalarBackend implements Backend {
         boolean[] in = new boolean[rows];
         parallelFor(rows, vocab, r -> {
             int base = r * vocab;
-            int[] idx = topK(l, base, vocab, k);
+            int[] idx = topKIds(l, base, vocab, k);
             double max = l[base + idx[0]];
             double z = 0;
             double[] e = new double[k];
@@ -375,19 +387,13 @@ public class ScalarBackend implements Backend {
 
     /** Indices of the k largest values of l[base..base+n), largest first; ties keep the lower index first. */
     static int[] topK(float[] l, int base, int n, int k) {
-        int[] idx = new int[k];
-        float[] val = new float[k];
-        int size = 0;
-        for (int i = 0; i < n; i++) {
-            float x = l[base + i];
-            if (size == k && !(x > val[k - 1])) continue;
-            int pos = size == k ? k - 1 : size++;
-            while (pos > 0 && x > val[pos - 1]) { val[pos] = val[pos - 1]; idx[pos] = idx[pos - 1]; pos--; }
-            val[pos] = x;
-            idx[pos] = i;
-        }
-        return idx;
+        TopK top = new TopK(k);
+        for (int i = 0; i < n; i++) top.offer(l[base + i], i);
+        return top.ids;
     }
+
+    /** The selection step of {@link #topKStats}, which {@link VectorBackend} replaces with a SIMD scan. */
+    int[] topKIds(float[] l, int base, int n, int k) { return topK(l, base, n, k); }
 
     @Override
     public void close() {

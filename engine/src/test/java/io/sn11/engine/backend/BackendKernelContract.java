@@ -85,6 +85,16 @@ abstract class BackendKernelContract {
     }
 
     @Test
+    void downloadOfARange() {
+        float[] x = rand(40);
+        Buffer b = be.upload(x);
+        assertArrayEquals(java.util.Arrays.copyOfRange(x, 17, 30), be.download(b, 17, 13));
+        assertArrayEquals(x, be.download(b));
+        assertEquals(0, be.download(b, 40, 0).length);
+        assertThrows(IndexOutOfBoundsException.class, () -> be.download(b, 30, 11));
+    }
+
+    @Test
     void embeddingGathersDecodedRows() {
         float[] table = rand(7 * 4);
         Tensor t = tensor("emb", DType.BF16, table, 7, 4);

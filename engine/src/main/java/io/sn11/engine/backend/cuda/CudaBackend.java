@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.Objects;
 
 /**
  * The engine's kernels on an NVIDIA GPU through the JCuda driver API, loading the PTX the build compiled from
@@ -298,10 +299,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public float[] download(Buffer buffer) {
+    public float[] download(Buffer buffer, int offset, int floats) {
         enter();
-        float[] out = new float[buffer.size()];
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), b(buffer).ptr, 4L * out.length);
+        Objects.checkFromIndexSize(offset, floats, buffer.size());
+        float[] out = new float[floats];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), b(buffer).at(offset), 4L * floats);
         return out;
     }
 
