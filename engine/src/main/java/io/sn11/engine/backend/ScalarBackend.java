@@ -66,6 +66,15 @@ public class ScalarBackend implements Backend {
         @Override public int cols() { return cols; }
         @Override public void close() {}
 
+        /** Element i (flat, row-major) as float. */
+        float element(long i) {
+            return switch (dtype) {
+                case F32 -> data.getAtIndex(Tensor.FLOAT_LE, i);
+                case F16 -> DType.halfToFloat(data.getAtIndex(Tensor.SHORT_LE, i));
+                case BF16 -> DType.bf16ToFloat(data.getAtIndex(Tensor.SHORT_LE, i));
+            };
+        }
+
         /** Copies n 16-bit elements from flat element index {@code first} into dst (F16 and BF16 weights). */
         void shorts(long first, short[] dst, int n) {
             MemorySegment.copy(data, Tensor.SHORT_LE, first * 2, dst, 0, n);

@@ -9,6 +9,7 @@ import java.util.Map;
  * ({@link io.sn11.engine.EngineJvm}); {@link Backends} falls back to the scalar backend without it.
  */
 public final class VectorBackend extends ScalarBackend {
+    private final VectorMatmul vectorMatmul = new VectorMatmul(this);
 
     public VectorBackend(int threads) {
         super(threads);
@@ -26,5 +27,14 @@ public final class VectorBackend extends ScalarBackend {
         Map<String, Object> m = super.settings();
         m.put("simd", "vector api");
         return m;
+    }
+
+    @Override
+    public void matmul(Buffer x, int rows, WeightHandle w, WeightHandle bias, Buffer out) {
+        vectorMatmul.multiply(a(x), rows, target(w, bias, out));
+    }
+
+    private static VectorMatmul.Target target(WeightHandle w, WeightHandle bias, Buffer out) {
+        return new VectorMatmul.Target(w(w), bias == null ? null : w(bias), a(out));
     }
 }
