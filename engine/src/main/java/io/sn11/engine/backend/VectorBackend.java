@@ -1,5 +1,6 @@
 package io.sn11.engine.backend;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -32,6 +33,16 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void matmul(Buffer x, int rows, WeightHandle w, WeightHandle bias, Buffer out) {
         vectorMatmul.multiply(a(x), rows, target(w, bias, out));
+    }
+
+    @Override
+    public void matmul(Buffer x, int rows, List<Projection> projections) {
+        VectorMatmul.Target[] targets = new VectorMatmul.Target[projections.size()];
+        for (int i = 0; i < targets.length; i++) {
+            Projection p = projections.get(i);
+            targets[i] = target(p.weight(), p.bias(), p.out());
+        }
+        vectorMatmul.multiply(a(x), rows, targets);
     }
 
     private static VectorMatmul.Target target(WeightHandle w, WeightHandle bias, Buffer out) {

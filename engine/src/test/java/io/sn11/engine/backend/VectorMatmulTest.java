@@ -1,12 +1,21 @@
 package io.sn11.engine.backend;
 
 import io.sn11.engine.backend.Backend.Buffer;
+import io.sn11.engine.backend.Backend.Projection;
 import io.sn11.engine.backend.Backend.WeightHandle;
+import io.sn11.engine.Transformer;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.safetensors.Tensor;
+import io.sn11.engine.tiny.TinyModels;
+import io.sn11.engine.tiny.TinyModels.Arch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -105,12 +114,71 @@ class VectorMatmulTest {
         }
     }
 
+    /** q/k/v in one call (three weights, their own biases and sizes) equal three matmuls, bit for bit. */
+    @Test
+    void fusedProjectionsEqualSeparateMatmuls() {
+        int in = 257;
+        int[] outs = {65, 16, 7};
+        for (DType dt : DType.values()) {
+            for (int rows : new int[] {1, 3, 5, 17}) {
+                float[] x = rand(rows * in);
+                List<WeightHandle> handles = new ArrayList<>();
+                List<Buffer> buffers = new ArrayList<>();
+                try (Buffer xb = vector.upload(x)) {
+                    List<Projection> fused = new ArrayList<>();
+                    List<float[]> separate = new ArrayList<>();
+                    for (int p = 0; p < outs.length; p++) {
+                        Tensor w = BackendKernelContract.tensor("w" + p, dt, rand(outs[p] * in), outs[p], in);
+                        Tensor b = p == 1 ? null : BackendKernelContract.tensor("b" + p, dt, rand(outs[p]), outs[p]);
+                        WeightHandle wh = vector.upload(w), bh = b == null ? null : vector.upload(b);
+                        Buffer ob = vector.allocate(rows * outs[p]);
+                        handles.add(wh);
+                        buffers.add(ob);
+                        fused.add(new Projection(wh, bh, ob));
+                        separate.add(matmul(vector, x, rows, w, b));
+                    }
+                    vector.matmul(xb, rows, fused);
+                    for (int p = 0; p < outs.length; p++) {
+                        assertArrayEquals(separate.get(p), vector.download(buffers.get(p)), 0f, dt + " rows=" + rows + " projection " + p);
+                    }
+                } finally {
+                    handles.forEach(WeightHandle::close);
+                    buffers.forEach(Buffer::close);
+                }
+            }
+        }
+    }
+
+    /** The forward pass, q/k/v and gate/up fused, against the scalar backend's (tolerance as in TransformerTest). */
+    @Test
+    void forwardPassAgreesWithTheScalarBackend(@TempDir Path dir) throws IOException {
+        for (Arch arch : Arch.values()) {
+            for (DType dt : DType.values()) {
+                Path m = dir.resolve(arch + "-" + dt);
+                TinyModels.write(m, arch, dt, 8);
+                try (Transformer s = Transformer.load(m, scalar); Transformer v = Transformer.load(m, vector)) {
+                    int[] tokens = new int[9];
+                    for (int i = 0; i < tokens.length; i++) tokens[i] = rnd.nextInt(s.config().vocabSize());
+                    float[][] want = s.logits(tokens), got = v.logits(tokens);
+                    for (int p = 0; p < tokens.length; p++) {
+                        for (int i = 0; i < want[p].length; i++) {
+                            assertEquals(want[p][i], got[p][i], 2e-4 + 1e-3 * Math.abs(want[p][i]), arch + " " + dt + " pos " + p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void refusesMismatchedShapes() {
         Tensor w = BackendKernelContract.tensor("w", DType.BF16, rand(4 * 8), 4, 8);
-        try (Buffer x = vector.upload(rand(2 * 8)); Buffer small = vector.allocate(7);
-             WeightHandle wh = vector.upload(w)) {
+        Tensor other = BackendKernelContract.tensor("o", DType.BF16, rand(4 * 9), 4, 9);
+        try (Buffer x = vector.upload(rand(2 * 8)); Buffer out = vector.allocate(2 * 4); Buffer small = vector.allocate(7);
+             WeightHandle wh = vector.upload(w); WeightHandle oh = vector.upload(other)) {
             assertThrows(IllegalArgumentException.class, () -> vector.matmul(x, 2, wh, null, small));
+            assertThrows(IllegalArgumentException.class, () -> vector.matmul(x, 2, List.of(
+                    new Projection(wh, null, out), new Projection(oh, null, out))));
         }
     }
 }
