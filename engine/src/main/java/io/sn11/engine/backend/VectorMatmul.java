@@ -46,7 +46,8 @@ final class VectorMatmul {
 
     /**
      * Weight rows per tile and columns per chunk: a 16 x 512 float tile is 32 KiB, which stays in a 48 KiB L1 with the
-     * 4 x 512 slice of x it meets (measured on Zen 5: 8 x 512 and 16 x 256 were slower, 32 x 512 no faster).
+     * 4 x 512 slice of x it meets (on Zen 5, 8 x 512, 16 x 256, 32 x 256 and 64 x 128 were slower, 16 x 1024 and 32 x 512
+     * no faster; padding the rows against cache-set conflicts did not help either).
      */
     private static final int BLOCK_ROWS = 16, CHUNK = 512;
     /** Below this many token rows, a BF16 matmul is a gemv over the streamed weights (the 4 x 4 kernel needs 4). */
@@ -188,8 +189,10 @@ final class VectorMatmul {
             int dst = c * width;
             switch (w.dtype) {
                 case F32 -> MemorySegment.copy(data, Tensor.FLOAT_LE, src * 4, tile, dst, len);
-                // Float.float16ToFloat is an intrinsic (vcvtph2ps) that C2 vectorises in this loop
-                case F16 -> { for (int k = 0; k < len; k++) tile[dst + k] = Float.float16ToFloat(data.getAtIndex(Tensor.SHORT_LE, src + k)); }
+                case F16 -> {
+                    // Float.float16ToFloat is an intrinsic (vcvtph2ps) that C2 vectorises in this loop
+                    for (int k = 0; k < len; k++) tile[dst + k] = Float.float16ToFloat(data.getAtIndex(Tensor.SHORT_LE, src + k));
+                }
                 case BF16 -> {
                     int k = 0;
                     for (; k + GROUP <= len; k += GROUP) {
@@ -220,8 +223,8 @@ final class VectorMatmul {
     /**
      * 4 token rows x 4 weight rows over {@code ws} columns (a multiple of L), accumulators at {@code acc[ao + r * as + c
      * * L]}: each weight vector loaded once for 4 token rows and each x vector once for 4 weight rows, 16 FMAs per 8
-     * loads; 16 accumulators, the 4 weight vectors and one x vector fit the 32 vector registers (6 x 4 and 4 x 6 spilled
-     * and were slower). The accumulators' load and store cost 32 accesses per 16 x ws/L FMAs.
+     * loads; 16 accumulators, the 4 weight vectors and one x vector fit the 32 vector registers (6 x 4, 4 x 6, 5 x 5
+     * and 8 x 3 were slower). The accumulators' load and store cost 32 accesses per 16 x ws/L FMAs.
      */
     private static void kernel4x4(float[] w, int wo, int ws, float[] x, int xo, int xs, float[] acc, int ao, int as) {
         FloatVector a00 = load(acc, ao), a01 = load(acc, ao + L), a02 = load(acc, ao + 2 * L), a03 = load(acc, ao + 3 * L),
