@@ -3,6 +3,7 @@ package io.sn11.engine;
 import io.sn11.engine.backend.Backend;
 import io.sn11.engine.backend.Backend.Buffer;
 import io.sn11.engine.backend.Backend.KvCache;
+import io.sn11.engine.backend.Backend.Projection;
 import io.sn11.engine.backend.Backend.SeqSlice;
 import io.sn11.engine.backend.Backend.TopKStats;
 import io.sn11.engine.backend.Backend.WeightHandle;
@@ -173,17 +174,15 @@ public final class Transformer implements AutoCloseable {
             for (int li = 0; li < layers.size(); li++) {
                 Layer l = layers.get(li);
                 backend.rmsnorm(x, l.inputNorm(), rows, c.rmsNormEps(), hb);
-                backend.matmul(hb, rows, l.wq(), l.bq(), q);
-                backend.matmul(hb, rows, l.wk(), l.bk(), k);
-                backend.matmul(hb, rows, l.wv(), l.bv(), v);
+                backend.matmul(hb, rows, List.of(new Projection(l.wq(), l.bq(), q), new Projection(l.wk(), l.bk(), k),
+                        new Projection(l.wv(), l.bv(), v)));
                 backend.rope(q, rows, c.numHeads(), c.headDim(), positions, invFreq);
                 backend.rope(k, rows, c.numKvHeads(), c.headDim(), positions, invFreq);
                 backend.attention(li, q, k, v, slices, c.numHeads(), c.numKvHeads(), c.headDim(), att);
                 backend.matmul(att, rows, l.wo(), null, hb);
                 backend.add(x, hb, rows * h);
                 backend.rmsnorm(x, l.postNorm(), rows, c.rmsNormEps(), hb);
-                backend.matmul(hb, rows, l.gate(), null, gate);
-                backend.matmul(hb, rows, l.up(), null, upb);
+                backend.matmul(hb, rows, List.of(new Projection(l.gate(), null, gate), new Projection(l.up(), null, upb)));
                 backend.siluMul(gate, upb, rows * ff);
                 backend.matmul(gate, rows, l.down(), null, hb);
                 backend.add(x, hb, rows * h);

@@ -45,6 +45,9 @@ public interface Backend extends AutoCloseable {
      */
     record SeqSlice(KvCache cache, int firstRow, int length, int startPos) {}
 
+    /** One weight of a fused multiplication: {@code out = x . weight^T (+ bias)}; {@code bias} may be null. */
+    record Projection(WeightHandle weight, WeightHandle bias, Buffer out) {}
+
     /** Per-position results of the scoring reduction over the top-k logits (see {@link #topKStats}). */
     record TopKStats(float[] targetProb, boolean[] targetInTopK, float[] entropy) {}
 
@@ -81,6 +84,14 @@ public interface Backend extends AutoCloseable {
 
     /** {@code out[rows x w.rows] = x[rows x w.cols] . w^T (+ bias)}, accumulated in F32. {@code bias} may be null. */
     void matmul(Buffer x, int rows, WeightHandle w, WeightHandle bias, Buffer out);
+
+    /**
+     * {@link #matmul} of one x by each projection's weight (all with the same {@code cols}): q/k/v, gate/up. By default
+     * one after another; a CPU backend splits all their output rows over its threads at once.
+     */
+    default void matmul(Buffer x, int rows, List<Projection> projections) {
+        for (Projection p : projections) matmul(x, rows, p.weight(), p.bias(), p.out());
+    }
 
     /**
      * Rotary embedding in place on {@code x[rows x heads*headDim]}, rotate-half layout (pairs i, i + headDim/2),

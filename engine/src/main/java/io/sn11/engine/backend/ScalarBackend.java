@@ -3,9 +3,7 @@ package io.sn11.engine.backend;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.safetensors.Tensor;
 
-import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
-import java.nio.ShortBuffer;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,13 +46,12 @@ public class ScalarBackend implements Backend {
         @Override public void close() {}
     }
 
-    /** A weight kept in its stored bytes; {@link #row} decodes one row into floats. */
+    /** A weight kept in its stored bytes (the tensor's segment); {@link #row} decodes one row into floats. */
     static final class CpuWeight implements WeightHandle {
         final String name;
         final DType dtype;
         final int rows, cols;
-        final FloatBuffer f32;
-        final ShortBuffer f16;
+        final MemorySegment data;
 
         CpuWeight(Tensor t) {
             this.name = t.name();
@@ -62,9 +59,7 @@ public class ScalarBackend implements Backend {
             Tensor.Matrix extent = t.asMatrix();
             rows = extent.rows();
             cols = extent.cols();
-            ByteBuffer b = t.data();
-            f32 = dtype == DType.F32 ? b.asFloatBuffer() : null;
-            f16 = dtype == DType.F32 ? null : b.asShortBuffer();
+            data = t.data();
         }
 
         @Override public String name() { return name; }
@@ -73,13 +68,27 @@ public class ScalarBackend implements Backend {
         @Override public int cols() { return cols; }
         @Override public void close() {}
 
+        /** Element i (flat, row-major) as float. */
+        float element(long i) {
+            return switch (dtype) {
+                case F32 -> data.getAtIndex(Tensor.FLOAT_LE, i);
+                case F16 -> DType.halfToFloat(data.getAtIndex(Tensor.SHORT_LE, i));
+                case BF16 -> DType.bf16ToFloat(data.getAtIndex(Tensor.SHORT_LE, i));
+            };
+        }
+
+        /** Copies n 16-bit elements from flat element index {@code first} into dst (F16 and BF16 weights). */
+        void shorts(long first, short[] dst, int n) {
+            MemorySegment.copy(data, Tensor.SHORT_LE, first * 2, dst, 0, n);
+        }
+
         /** Decodes row r into dst[0..cols); scratch must hold cols shorts. */
         void row(int r, float[] dst, short[] scratch) {
-            int base = r * cols;
+            long base = (long) r * cols;
             if (dtype == DType.F32) {
-                f32.get(base, dst, 0, cols);
+                MemorySegment.copy(data, Tensor.FLOAT_LE, base * 4, dst, 0, cols);
             } else {
-                f16.get(base, scratch, 0, cols);
+                shorts(base, scratch, cols);
                 if (dtype == DType.BF16) {
                     for (int i = 0; i < cols; i++) dst[i] = Float.intBitsToFloat((scratch[i] & 0xffff) << 16);
                 } else {
@@ -186,7 +195,7 @@ public class ScalarBackend implements Backend {
             parallelFor(groups, 4L * (rows + 1) * in, g -> {
                 int j0 = g * 4, n = Math.min(4, outDim - j0);
                 short[] sc = block.get();
-                wt.f16.get(j0 * in, sc, 0, n * in);
+                wt.shorts((long) j0 * in, sc, n * in);
                 for (int r = 0; r < rows; r++) {
                     int xo = r * in;
                     if (n == 4) {

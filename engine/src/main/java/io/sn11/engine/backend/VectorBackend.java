@@ -23,6 +23,7 @@ public final class VectorBackend extends ScalarBackend {
     /** Per worker thread, reused across calls: attention scores, rope's cosines and sines. */
     private final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> cosSin = ThreadLocal.withInitial(() -> new float[0]);
+    private final VectorMatmul vectorMatmul = new VectorMatmul(this);
 
     public VectorBackend(int threads) {
         super(threads);
@@ -87,5 +88,24 @@ public final class VectorBackend extends ScalarBackend {
         float[] s = tls.get();
         if (s.length < floats) tls.set(s = new float[floats]);
         return s;
+    }
+
+    @Override
+    public void matmul(Buffer x, int rows, WeightHandle w, WeightHandle bias, Buffer out) {
+        vectorMatmul.multiply(a(x), rows, target(w, bias, out));
+    }
+
+    @Override
+    public void matmul(Buffer x, int rows, List<Projection> projections) {
+        VectorMatmul.Target[] targets = new VectorMatmul.Target[projections.size()];
+        for (int i = 0; i < targets.length; i++) {
+            Projection p = projections.get(i);
+            targets[i] = target(p.weight(), p.bias(), p.out());
+        }
+        vectorMatmul.multiply(a(x), rows, targets);
+    }
+
+    private static VectorMatmul.Target target(WeightHandle w, WeightHandle bias, Buffer out) {
+        return new VectorMatmul.Target(w(w), bias == null ? null : w(bias), a(out));
     }
 }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -22,8 +24,9 @@ import java.util.Map;
 
 /**
  * One {@code .safetensors} file: an 8-byte little-endian header length, a JSON header, then the tensor data.
- * {@link #open(Path)} validates the whole header before any tensor is handed out; tensor bytes are
- * memory-mapped read-only, one mapping per tensor (so a tensor must be smaller than 2 GiB).
+ * {@link #open(Path)} validates the whole header before any tensor is handed out, then maps the data section
+ * read-only as one {@link MemorySegment} (no 2 GiB limit, nothing copied); tensors are slices of it. The mapping
+ * lives in an arena this file owns: {@link #close()} unmaps it, after which its tensors can no longer be read.
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** Upper bound on the JSON header; real headers are a few hundred KiB. */
@@ -38,23 +41,22 @@ public final class SafetensorsFile implements AutoCloseable {
             .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final Path path;
-    private final FileChannel channel;
-    private final long dataStart;
+    private final Arena arena;
+    private final MemorySegment data;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart,
+    private SafetensorsFile(Path path, Arena arena, MemorySegment data,
                             Map<String, Entry> entries, Map<String, String> metadata) {
         this.path = path;
-        this.channel = channel;
-        this.dataStart = dataStart;
+        this.arena = arena;
+        this.data = data;
         this.entries = entries;
         this.metadata = metadata;
     }
 
     public static SafetensorsFile open(Path path) throws IOException {
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
-        try {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long fileSize = ch.size();
             if (fileSize < 8) throw error(path, "file is " + fileSize + " bytes, shorter than the 8-byte header length");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -74,10 +76,15 @@ public final class SafetensorsFile implements AutoCloseable {
             long dataSize = fileSize - dataStart;
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Entry> entries = parseHeader(path, headerText, dataSize, metadata);
-            return new SafetensorsFile(path, ch, dataStart, entries, metadata);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
+            // shared: the backends' worker threads read the weights; the mapping outlives the channel
+            Arena arena = Arena.ofShared();
+            try {
+                MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataSize, arena);
+                return new SafetensorsFile(path, arena, data, entries, metadata);
+            } catch (IOException | RuntimeException e) {
+                arena.close();
+                throw e;
+            }
         }
     }
 
@@ -162,7 +169,6 @@ public final class SafetensorsFile implements AutoCloseable {
             throw error(path, where + ": shape " + sh + " of " + dtype + " needs " + bytes + " bytes but data_offsets span "
                     + (end - begin));
         }
-        if (bytes >= Integer.MAX_VALUE) throw error(path, where + ": " + bytes + " bytes; tensors must be smaller than 2 GiB");
         return new Entry(name, dtype, shape, begin, end);
     }
 
@@ -193,22 +199,16 @@ public final class SafetensorsFile implements AutoCloseable {
 
     public boolean contains(String name) { return entries.containsKey(name); }
 
-    /** Maps the named tensor (read-only). */
+    /** The named tensor: a read-only slice of the mapped data section. */
     public Tensor tensor(String name) {
         Entry e = entries.get(name);
         if (e == null) throw error(path, "tensor " + name + " not found");
-        try {
-            long size = e.end() - e.begin();
-            ByteBuffer buf = size == 0 ? ByteBuffer.allocate(0)
-                    : channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), size);
-            return new Tensor(name, e.dtype(), e.shape(), buf.order(ByteOrder.LITTLE_ENDIAN));
-        } catch (IOException ex) {
-            throw new SafetensorsException(path + ": tensor " + name + ": cannot map: " + ex.getMessage(), ex);
-        }
+        return new Tensor(name, e.dtype(), e.shape(), data.asSlice(e.begin(), e.end() - e.begin()));
     }
 
+    /** Unmaps the file (again: nothing): its tensors' bytes are gone, reading one throws IllegalStateException. */
     @Override
-    public void close() throws IOException {
-        channel.close(); // mappings stay valid until garbage-collected
+    public void close() {
+        if (arena.scope().isAlive()) arena.close();
     }
 }

@@ -1,27 +1,32 @@
 package io.sn11.engine.safetensors;
 
-import java.nio.ByteBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * One tensor: name, dtype, shape and its bytes (a read-only little-endian view, usually memory-mapped).
- * Element access decodes on the fly; nothing is copied.
+ * One tensor: name, dtype, shape and its bytes (a read-only little-endian segment, usually a slice of a
+ * memory-mapped file). Element access decodes on the fly; nothing is copied.
  */
 public final class Tensor {
+    /** Element layouts of the safetensors format: little-endian, no alignment promised (the header has any length). */
+    public static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    public static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final String name;
     private final DType dtype;
     private final long[] shape;
-    private final ByteBuffer data;
+    private final MemorySegment data;
 
-    public Tensor(String name, DType dtype, long[] shape, ByteBuffer data) {
+    public Tensor(String name, DType dtype, long[] shape, MemorySegment data) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
-        this.data = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        this.data = data.asReadOnly();
         long expected = numElements() * dtype.bytes();
-        if (this.data.remaining() != expected) {
-            throw new SafetensorsException("tensor " + name + ": " + this.data.remaining() + " bytes for shape "
+        if (data.byteSize() != expected) {
+            throw new SafetensorsException("tensor " + name + ": " + data.byteSize() + " bytes for shape "
                     + Arrays.toString(shape) + " of " + dtype + " (expected " + expected + ")");
         }
     }
@@ -42,8 +47,8 @@ public final class Tensor {
         throw new IllegalArgumentException("weight " + name + " must be 1-D or 2-D");
     }
 
-    /** A read-only little-endian view of the raw bytes, position 0. */
-    public ByteBuffer data() { return data.duplicate().order(ByteOrder.LITTLE_ENDIAN); }
+    /** The raw bytes, read-only; read them with {@link #SHORT_LE} / {@link #FLOAT_LE}. */
+    public MemorySegment data() { return data; }
 
     public long numElements() {
         long n = 1;
@@ -53,12 +58,11 @@ public final class Tensor {
 
     /** Element i (flat, row-major) as float. */
     public float getFloat(long i) {
-        int idx = Math.toIntExact(i);
-        switch (dtype) {
-            case F32: return data.getFloat(idx * 4);
-            case F16: return DType.halfToFloat(data.getShort(idx * 2));
-            default: return DType.bf16ToFloat(data.getShort(idx * 2));
-        }
+        return switch (dtype) {
+            case F32 -> data.getAtIndex(FLOAT_LE, i);
+            case F16 -> DType.halfToFloat(data.getAtIndex(SHORT_LE, i));
+            case BF16 -> DType.bf16ToFloat(data.getAtIndex(SHORT_LE, i));
+        };
     }
 
     /** All elements decoded to float (for small tensors: norms, biases, tests). */

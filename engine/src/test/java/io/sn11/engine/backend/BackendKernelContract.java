@@ -11,6 +11,7 @@ import io.sn11.engine.safetensors.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -49,7 +50,7 @@ abstract class BackendKernelContract {
             }
         }
         b.flip();
-        return new Tensor(name, dt, shape, b);
+        return new Tensor(name, dt, shape, MemorySegment.ofBuffer(b));
     }
 
     static void close(double[] expected, float[] got, String what) {

@@ -151,6 +151,36 @@ class SafetensorsFileTest {
         }
     }
 
+    /**
+     * A tensor over 2 GiB (a sparse file: only its last page is written) maps whole and reads to its last element; a
+     * ByteBuffer cannot span it. Closing the file unmaps it: reading afterwards is an error, not a crash.
+     */
+    @Test
+    void tensorLargerThanTwoGibibytesReadsToItsLastElement() throws IOException {
+        long elements = (1L << 29) + 3;  // F32: 2 GiB + 12 bytes
+        String h = "{\"big\":{\"dtype\":\"F32\",\"shape\":[" + elements + "],\"data_offsets\":[0," + elements * 4 + "]}}";
+        Path f = dir.resolve("big.safetensors");
+        try {
+            SafetensorsWriter.writeRaw(f, h.getBytes().length, h, new byte[0]);
+            long dataStart = 8 + h.getBytes().length;
+            try (var file = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+                file.setLength(dataStart + elements * 4);
+                file.seek(dataStart + (elements - 1) * 4);
+                file.writeInt(Integer.reverseBytes(Float.floatToIntBits(-7.25f)));  // little-endian
+            }
+            Tensor big;
+            try (SafetensorsFile st = SafetensorsFile.open(f)) {
+                big = st.tensor("big");
+                assertEquals(elements, big.numElements());
+                assertEquals(0f, big.getFloat(0));
+                assertEquals(-7.25f, big.getFloat(elements - 1));
+            }
+            assertThrows(IllegalStateException.class, () -> big.getFloat(elements - 1));
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
+
     @Test
     void halfPrecisionBitPatterns() {
         assertEquals(1.0f, DType.halfToFloat((short) 0x3C00));

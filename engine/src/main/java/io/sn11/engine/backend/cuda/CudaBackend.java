@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -203,8 +204,8 @@ public final class CudaBackend implements Backend {
             cols = extent.cols();
             this.deviceDtype = rows == 1 ? DType.F32 : dtype;
             if (deviceDtype == dtype) {
-                ByteBuffer data = t.data();
-                JCudaDriver.cuMemAlloc(ptr, Math.max(1, data.remaining()));
+                MemorySegment data = t.data();
+                JCudaDriver.cuMemAlloc(ptr, Math.max(1, data.byteSize()));
                 copyToDevice(data, ptr);
             } else {
                 float[] v = t.toFloatArray();
@@ -229,18 +230,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Copies a tensor's bytes: straight from a direct (memory-mapped) buffer, through a heap array otherwise. */
-    private static void copyToDevice(ByteBuffer data, CUdeviceptr dst) {
-        long bytes = data.remaining();
-        if (data.isDirect()) {
-            JCudaDriver.cuMemcpyHtoD(dst, Pointer.toBuffer(data), bytes);
-            return;
-        }
-        byte[] chunk = new byte[(int) Math.min(bytes, 64 << 20)];
-        for (long off = 0; off < bytes; off += chunk.length) {
-            int n = (int) Math.min(chunk.length, bytes - off);
-            data.get(chunk, 0, n);
-            JCudaDriver.cuMemcpyHtoD(dst.withByteOffset(off), Pointer.to(chunk), n);
+    /** At most this many bytes per host-to-device copy: a ByteBuffer view of the segment is limited to 2 GiB. */
+    private static final long COPY_CHUNK_BYTES = 1L << 30;
+
+    /**
+     * Copies a tensor's bytes in chunks: a mapped (native) segment straight through a direct ByteBuffer view of it
+     * (JCuda takes buffers), a heap one (tests) through an array copy.
+     */
+    private static void copyToDevice(MemorySegment data, CUdeviceptr dst) {
+        long bytes = data.byteSize();
+        for (long off = 0; off < bytes; off += COPY_CHUNK_BYTES) {
+            long n = Math.min(COPY_CHUNK_BYTES, bytes - off);
+            MemorySegment chunk = data.asSlice(off, n);
+            Pointer src = chunk.isNative() ? Pointer.toBuffer(chunk.asByteBuffer()) : Pointer.to(chunk.toArray(ValueLayout.JAVA_BYTE));
+            JCudaDriver.cuMemcpyHtoD(dst.withByteOffset(off), src, n);
         }
     }
 
