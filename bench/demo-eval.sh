@@ -32,7 +32,7 @@ for round in $(seq 1 "$rounds"); do
     if grep -q FAILED <<<"$status"; then echo "the demo evaluation FAILED: $status" >&2; exit 1; fi
     sleep 0.2
   done
-  seconds=$(echo "$(date +%s.%N) - $started" | bc)
+  seconds=$(awk -v now="$(date +%s.%N)" -v started="$started" 'BEGIN { print now - started }')
   times+=("$seconds")
   printf 'round %d: submit -> COMPLETED in %.1f s\n' "$round" "$seconds"
   kill $serve; wait $serve 2>/dev/null || true
