@@ -1,5 +1,6 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.JudgeIdentity;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -74,6 +75,11 @@ public final class ChatCompletionsJudge implements Judge {
     }
 
     @Override public String name() { return name; }
+
+    @Override public JudgeIdentity identity() {
+        return new JudgeIdentity("api", settings.providers().stream().map(p -> p.name() + ":" + p.model())
+                .collect(Collectors.joining(", ")), null, null);
+    }
 
     @Override public int maxConcurrency() { return settings.concurrency(); }
 

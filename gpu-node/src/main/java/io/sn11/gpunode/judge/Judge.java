@@ -1,11 +1,15 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.JudgeIdentity;
 import java.util.Map;
 
 /** Compares a generated reply with the original on realism, entertainment and coherency. Thread-safe. */
 public interface Judge {
     /** Names the judge in results, e.g. {@code offline-heuristic-v1} or the providers and models asked. */
     String name();
+
+    /** Who this judge is, for the verdicts it gives and the node's scoring fingerprint. */
+    JudgeIdentity identity();
 
     /** How many comparisons it is useful to run at once. */
     int maxConcurrency();

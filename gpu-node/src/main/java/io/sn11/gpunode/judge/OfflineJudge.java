@@ -1,5 +1,6 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.JudgeIdentity;
 import io.sn11.cluster.scoring.JudgeTally.Side;
 import io.sn11.engine.tokenizer.Message;
 
@@ -39,6 +40,8 @@ public final class OfflineJudge implements Judge {
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
 
     @Override public String name() { return NAME; }
+
+    @Override public JudgeIdentity identity() { return new JudgeIdentity("offline", NAME, null, null); }
 
     /** Pure computation: one comparison at a time is enough. */
     @Override public int maxConcurrency() { return 1; }

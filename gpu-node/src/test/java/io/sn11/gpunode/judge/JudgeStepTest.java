@@ -56,6 +56,7 @@ class JudgeStepTest {
     static Judge scripted(Function<Integer, Judgement> script) {
         return new Judge() {
             @Override public String name() { return "scripted"; }
+            @Override public io.sn11.cluster.domain.JudgeIdentity identity() { return new io.sn11.cluster.domain.JudgeIdentity("scripted", "scripted", null, null); }
             @Override public int maxConcurrency() { return 3; }
             @Override public Judgement judge(Comparison c) {
                 for (int i = 0; i < TEN.size(); i++) if (TEN.get(i).id().equals(c.sampleId())) return script.apply(i);
@@ -108,6 +109,7 @@ class JudgeStepTest {
         OfflineJudge offline = new OfflineJudge();
         Judge watched = new Judge() {
             @Override public String name() { return offline.name(); }
+            @Override public io.sn11.cluster.domain.JudgeIdentity identity() { return offline.identity(); }
             @Override public int maxConcurrency() { return 1; }
             @Override public Judgement judge(Comparison c) {
                 seen.add(c.generated());
