@@ -3,11 +3,15 @@ package io.sn11.gpunode.worker;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.work.EvaluationWork.Assignment;
 import io.sn11.cluster.work.EvaluationWork.Update;
+import io.sn11.cluster.work.EvaluationWork.Failed;
+import io.sn11.gpunode.store.FetchRecord;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
 import io.sn11.gpunode.store.StoreException;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The real evaluation: the model folder from the store (fetched from the Hub when missing), then everything that reads
@@ -15,6 +19,8 @@ import java.util.Optional;
  * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model.
  */
 public final class ModelEvaluator implements Evaluator {
+  private static final Logger log = LoggerFactory.getLogger(ModelEvaluator.class);
+
   private final ModelStore store;
   private final Optional<HubClient> hub;
   private final EvaluationProcess process;
@@ -36,14 +42,29 @@ public final class ModelEvaluator implements Evaluator {
     ModelDetails model = assignment.details();
     progress.progress("precheck", 0);
     Path dir;
+    FetchRecord fetched;
     try {
       dir = locate(model, progress);
+      fetched = store.recordOrFirstUse(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
     } catch (StoreException e) {
       return ModelScoring.failed(e.getMessage(), e.category());
     }
     EvaluationJob job =
-        new EvaluationJob(assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), childSettings);
-    return process.run(job, progress);
+        new EvaluationJob(
+            assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), fetched, childSettings);
+    Update outcome = process.run(job, progress);
+    if (outcome instanceof Failed failed && LoadedContent.isMismatch(failed)) {
+      // Our disk no longer holds what was fetched: removed, so that the next attempt (infrastructure failures are
+      // re-queued) fetches it again, or, with fetching off, finds it missing.
+      log.warn("model {} at revision {}: {}; removing it and its record from the store", model.repository(), model.revisionOrDefault(),
+          failed.failure().reason());
+      try {
+        store.delete(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
+      } catch (StoreException e) {
+        log.error("cannot remove model {} at revision {} from the store: {}", model.repository(), model.revisionOrDefault(), e.getMessage());
+      }
+    }
+    return outcome;
   }
 
   private Path locate(ModelDetails model, ProgressSink progress) throws StoreException {
