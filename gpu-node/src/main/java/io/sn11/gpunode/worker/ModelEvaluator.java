@@ -53,18 +53,28 @@ public final class ModelEvaluator implements Evaluator {
         new EvaluationJob(
             assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), fetched, childSettings);
     Update outcome = process.run(job, progress);
-    if (outcome instanceof Failed failed && LoadedContent.isMismatch(failed)) {
-      // Our disk no longer holds what was fetched: removed, so that the next attempt (infrastructure failures are
-      // re-queued) fetches it again, or, with fetching off, finds it missing.
-      log.warn("model {} at revision {}: {}; removing it and its record from the store", model.repository(), model.revisionOrDefault(),
-          failed.failure().reason());
-      try {
-        store.delete(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
-      } catch (StoreException e) {
-        log.error("cannot remove model {} at revision {} from the store: {}", model.repository(), model.revisionOrDefault(), e.getMessage());
-      }
-    }
+    if (outcome instanceof Failed failed && LoadedContent.isMismatch(failed)) forgetChanged(model, failed);
     return outcome;
+  }
+
+  /**
+   * Our disk no longer holds what was fetched. With fetching on, the model and its record are removed, so that the next
+   * attempt (infrastructure failures are re-queued) fetches it again. With fetching off they stay: removed, the model
+   * would be missing, which is the miner's failure; the operator restores the files, or removes both to record anew.
+   */
+  private void forgetChanged(ModelDetails model, Failed mismatch) {
+    if (hub.isEmpty()) {
+      log.error("model {} at revision {}: {}; fetching is off, so it stays until its files are restored (or the folder and its record "
+          + "under .fetched are removed)", model.repository(), model.revisionOrDefault(), mismatch.failure().reason());
+      return;
+    }
+    log.warn("model {} at revision {}: {}; removing it and its record from the store to fetch it again", model.repository(),
+        model.revisionOrDefault(), mismatch.failure().reason());
+    try {
+      store.delete(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
+    } catch (StoreException e) {
+      log.error("cannot remove model {} at revision {} from the store: {}", model.repository(), model.revisionOrDefault(), e.getMessage());
+    }
   }
 
   private Path locate(ModelDetails model, ProgressSink progress) throws StoreException {
