@@ -33,8 +33,11 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Upper bound on the JSON header; real headers are a few hundred KiB. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    /** A ByteBuffer view holds at most 2 GiB: the mapping is digested in slices. */
-    private static final long DIGEST_CHUNK_BYTES = 1L << 30;
+    /**
+     * The mapping is digested through a heap buffer of this size: a digest fed a direct buffer copies it out in 4 KiB
+     * pieces, which measured about half as fast.
+     */
+    private static final long DIGEST_CHUNK_BYTES = 1L << 20;
 
     private static final ValueLayout.OfLong LENGTH = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -210,8 +213,11 @@ public final class SafetensorsFile implements AutoCloseable {
      * {@code digest}; the file is not read again from disk, so a file replaced after {@link #open} does not count.
      */
     public void contentDigest(MessageDigest digest) {
-        for (long offset = 0; offset < file.byteSize(); offset += DIGEST_CHUNK_BYTES) {
-            digest.update(file.asSlice(offset, Math.min(DIGEST_CHUNK_BYTES, file.byteSize() - offset)).asByteBuffer());
+        byte[] chunk = new byte[(int) Math.min(DIGEST_CHUNK_BYTES, file.byteSize())];
+        for (long offset = 0; offset < file.byteSize(); offset += chunk.length) {
+            int n = (int) Math.min(chunk.length, file.byteSize() - offset);
+            MemorySegment.copy(file, ValueLayout.JAVA_BYTE, offset, chunk, 0, n);
+            digest.update(chunk, 0, n);
         }
     }
 
