@@ -74,13 +74,14 @@ public record FetchRecord(
 
   /**
    * Records the folder's checked files as they are now, each read once (streamed). A file in {@code verifiedSha256}
-   * (by name: the SHA-256 a fetch already verified while downloading it) is not read again.
+   * (by name: the SHA-256 a fetch already verified while downloading it) is not read again. A folder without
+   * {@code config.json} is recorded too (its content hash over no config bytes): the precheck fails it as the miner's,
+   * which the record then confirms.
    */
   public static FetchRecord of(Path dir, Origin origin, Map<String, String> verifiedSha256) throws IOException {
     SortedMap<String, FileDigest> files = digestsOf(dir, verifiedSha256);
-    if (!files.containsKey(CONFIG)) throw new IOException(dir + ": no " + CONFIG + " to record");
     MessageDigest content = Precheck.sha256();
-    digestOf(dir.resolve(CONFIG), content);
+    if (files.containsKey(CONFIG)) digestOf(dir.resolve(CONFIG), content);
     return new FetchRecord(Precheck.contentHash(content, weightSha256(files)), files, origin, Instant.now().toString());
   }
 

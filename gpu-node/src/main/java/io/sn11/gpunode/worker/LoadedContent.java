@@ -89,6 +89,15 @@ final class LoadedContent {
     return mismatch(recorded, loaded, contentHash(loaded));
   }
 
+  /** As {@link #mismatch}, for config.json and tokenizer.json alone: the weights are checked once mapped. */
+  Optional<Update> metadataMismatch(FetchRecord recorded) {
+    SortedMap<String, FileDigest> loaded = metadataDigests();
+    recorded.files().forEach((name, digest) -> {
+      if (ModelFiles.isWeight(name)) loaded.put(name, digest);
+    });
+    return mismatch(recorded, loaded, null);
+  }
+
   /**
    * {@code failure}, the miner's, unless the folder's files (read again, streamed: this is a failure's path) are not
    * the recorded ones: then it is the mismatch's, since the miner's files are not what failed.

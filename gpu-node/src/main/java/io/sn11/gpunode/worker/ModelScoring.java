@@ -68,25 +68,27 @@ final class ModelScoring {
   }
 
   /**
-   * Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. A failure blamed on the
-   * model before it runs stands only when its files are still the ones recorded at fetch ({@link LoadedContent}).
+   * Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. The files are checked
+   * against the record of the fetch ({@link LoadedContent}): config.json and tokenizer.json as soon as they are read, the
+   * weights once mapped; a failure blamed on the weights or the precheck stands only when the files are the recorded ones.
    */
   Update score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
     Path dir = Path.of(job.modelDir());
     PrecheckResult precheck = new Precheck().checkUnhashed(dir, job.revision(), job.chatTemplate(), scoring.maxModelBytes());
     if (!precheck.passed()) return unlessChanged(job, failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER)));
     LoadedContent content = LoadedContent.read(dir);
+    // Before anything parses them (the tokenizer's native library could abort on a file that is not the miner's).
+    Optional<Update> metadataMismatch = content.metadataMismatch(job.fetched());
+    if (metadataMismatch.isPresent()) return metadataMismatch.get();
     ModelConfig config;
     try {
       config = ModelConfig.fromJson(content.config(), dir.resolve(FetchRecord.CONFIG).toString());
     } catch (ModelException e) {
-      return unlessChanged(job, failed(e.getMessage(), FailureCategory.MINER));
+      return failed(e.getMessage(), FailureCategory.MINER);
     }
     GpuNodeSettings.EvaluationSettings e = settings.evaluation();
     List<String> beyondLimits = settings.limits().problemsWith(config, e.maxTokens(), Math.max(e.batchSize(), settings.judge().generation().batchSize()));
-    if (!beyondLimits.isEmpty()) {
-      return unlessChanged(job, failed("the model is beyond the engine's limits: " + String.join("; ", beyondLimits), FailureCategory.MINER));
-    }
+    if (!beyondLimits.isEmpty()) return failed("the model is beyond the engine's limits: " + String.join("; ", beyondLimits), FailureCategory.MINER);
     try (ModelWeights weights = ModelWeights.load(dir, config);
         Tokenizer tokenizer = usableTokenizer(content.tokenizer(), dir.resolve(FetchRecord.TOKENIZER))) {
       long checkStart = System.nanoTime();

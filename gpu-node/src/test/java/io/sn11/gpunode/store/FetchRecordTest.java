@@ -88,6 +88,17 @@ class FetchRecordTest {
     assertFalse(String.join("", differences).contains("config.json"), "an unchanged file is not named");
   }
 
+  /** A repository without config.json is the miner's failure (the precheck's): recording it is no failure of ours. */
+  @Test
+  void aFolderWithoutConfigIsRecordedToo() throws Exception {
+    Files.delete(model.resolve("config.json"));
+    FetchRecord record = FetchRecord.of(model, FetchRecord.Origin.FETCHED, Map.of());
+    assertEquals(Set.of("tokenizer.json", "model.safetensors"), record.files().keySet());
+    String weightLine = "model.safetensors:" + sha256(Files.readAllBytes(model.resolve("model.safetensors"))) + "\n";
+    assertEquals(sha256(weightLine.getBytes(StandardCharsets.UTF_8)), record.contentHash());
+    assertEquals(List.of(), record.differences(FetchRecord.digestsOf(model)));
+  }
+
   @Test
   void aRecordReadsBackAsWritten() throws Exception {
     ModelStore store = new ModelStore(tmp.resolve("store"));

@@ -156,6 +156,17 @@ class ModelEvaluatorTest {
     assertEquals(List.of("precheck", "RUNNING"), reports.phases.subList(0, 2));
   }
 
+  /** Checked against its record first, a folder without config.json stays the miner's failure: it was recorded so. */
+  @Test
+  void aModelWithoutConfigIsStillTheMinersFault() throws Exception {
+    Path model = store.resolve("acme/configless/main");
+    TinyModels.write(model, TinyModels.Arch.LLAMA, DType.BF16, 1);
+    Files.delete(model.resolve("config.json"));
+    Failed failed = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("configless"), new Reports()));
+    assertEquals(FailureCategory.MINER, failed.failure().category(), failed.failure().reason());
+    assertTrue(failed.failure().reason().contains("config.json missing"), failed.failure().reason());
+  }
+
   @Test
   void aModelMissingFromTheStoreWithFetchingOffIsTheMinersFault() throws Exception {
     Failed failed = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("absent"), new Reports()));
