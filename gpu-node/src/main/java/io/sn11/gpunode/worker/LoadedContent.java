@@ -42,7 +42,7 @@ final class LoadedContent {
     this.tokenizer = tokenizer;
   }
 
-  /** Reads {@code config.json} and {@code tokenizer.json} of the folder (absent: empty, which no record matches). */
+  /** Reads {@code config.json} and {@code tokenizer.json} of the folder (absent: null, which matches only a record without it). */
   static LoadedContent read(Path dir) throws IOException {
     return new LoadedContent(dir, readIfPresent(dir.resolve(FetchRecord.CONFIG)), readIfPresent(dir.resolve(FetchRecord.TOKENIZER)));
   }
