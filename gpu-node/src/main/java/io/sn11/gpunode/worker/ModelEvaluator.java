@@ -14,9 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The real evaluation: the model folder from the store (fetched from the Hub when missing), then everything that reads
- * the miner's files, from the precheck to the scores ({@link ModelScoring}), in a JVM of its own
- * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model.
+ * The real evaluation: the model folder from the store (fetched from the Hub when missing) and its fetch record, then
+ * everything that reads the miner's files, from the precheck to the scores ({@link ModelScoring}), in a JVM of its own
+ * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model. That JVM checks the files
+ * it loads against the record; on a mismatch this node removes the model so that the next attempt fetches it again.
  */
 public final class ModelEvaluator implements Evaluator {
   private static final Logger log = LoggerFactory.getLogger(ModelEvaluator.class);
