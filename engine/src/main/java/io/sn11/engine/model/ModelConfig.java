@@ -38,14 +38,19 @@ public record ModelConfig(
     public static ModelConfig read(Path dir) throws IOException {
         Path file = dir.resolve("config.json");
         if (!Files.isRegularFile(file)) throw new ModelException(dir + ": no config.json");
+        return fromJson(Files.readAllBytes(file), file.toString());
+    }
+
+    /** The config a {@code config.json}'s bytes describe; {@code where} names them in errors. */
+    public static ModelConfig fromJson(byte[] json, String where) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            root = new ObjectMapper().readTree(json);
         } catch (IOException e) {
-            throw new ModelException(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new ModelException(where + ": not valid JSON: " + e.getMessage(), e);
         }
-        if (root == null || !root.isObject()) throw new ModelException(file + ": not a JSON object");
-        return parse(root, file.toString());
+        if (root == null || !root.isObject()) throw new ModelException(where + ": not a JSON object");
+        return parse(root, where);
     }
 
     public static ModelConfig parse(JsonNode root, String where) {

@@ -1,5 +1,6 @@
 package io.sn11.engine.model;
 
+import io.sn11.engine.safetensors.SafetensorsFile;
 import io.sn11.engine.safetensors.SafetensorsModel;
 import io.sn11.engine.safetensors.Tensor;
 
@@ -79,6 +80,9 @@ public final class ModelWeights implements AutoCloseable {
     public Tensor finalNorm() { return finalNorm; }
     public Tensor lmHead() { return lmHead; }
     public long fileBytes() throws IOException { return source.fileBytes(); }
+
+    /** The safetensors files the weights are mapped from: their bytes are the ones the engine computes with. */
+    public List<SafetensorsFile> files() { return source.files(); }
 
     @Override
     public void close() throws IOException { source.close(); }

@@ -82,6 +82,9 @@ public final class SafetensorsModel implements AutoCloseable {
 
     public boolean contains(String name) { return byTensor.containsKey(name); }
 
+    /** The files the tensors are read from, in the order they were opened. */
+    public List<SafetensorsFile> files() { return Collections.unmodifiableList(files); }
+
     public java.util.Set<String> names() { return Collections.unmodifiableSet(byTensor.keySet()); }
 
     public Tensor tensor(String name) {

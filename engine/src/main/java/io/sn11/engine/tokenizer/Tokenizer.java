@@ -5,6 +5,7 @@ import io.sn11.engine.model.ModelException;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -23,28 +24,38 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     private final HuggingFaceTokenizer hf;
-    private final Path file;
+    private final byte[] json;
+    private final String where;
     private TokenVocabulary vocabulary;
 
-    private Tokenizer(HuggingFaceTokenizer hf, Path file) {
+    private Tokenizer(HuggingFaceTokenizer hf, byte[] json, String where) {
         this.hf = hf;
-        this.file = file;
+        this.json = json;
+        this.where = where;
     }
 
-    /** Loads {@code tokenizer.json} from a model folder, or the given file. */
+    /** Loads {@code tokenizer.json} from a model folder, or the given file: the file is read once, here. */
     public static Tokenizer load(Path modelDirOrFile) throws IOException {
         Path file = Files.isDirectory(modelDirOrFile) ? modelDirOrFile.resolve("tokenizer.json") : modelDirOrFile;
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no tokenizer.json");
+        return fromJson(Files.readAllBytes(file), file.toString());
+    }
+
+    /**
+     * The tokenizer a {@code tokenizer.json}'s bytes describe; {@code where} names them in errors. Both the native
+     * tokenizer and the {@link #vocabulary()} come from these bytes, never from a later read of the file.
+     */
+    public static Tokenizer fromJson(byte[] json, String where) {
         try {
-            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of(
+            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), Map.of(
                     "addSpecialTokens", "false",
                     "truncation", "false",
                     "padding", "false",
                     "modelMaxLength", String.valueOf(Integer.MAX_VALUE)));
-            return new Tokenizer(hf, file);
-        } catch (RuntimeException e) {
+            return new Tokenizer(hf, json, where);
+        } catch (IOException | RuntimeException e) {
             // The native library refuses what it cannot parse: the repository's file is at fault.
-            throw new ModelException(file + ": not a usable tokenizer: " + e.getMessage(), e);
+            throw new ModelException(where + ": not a usable tokenizer: " + e.getMessage(), e);
         }
     }
 
@@ -93,13 +104,13 @@ public final class Tokenizer implements AutoCloseable {
         return ids.length == 1 ? ids[0] : -1;
     }
 
-    /** Each token's bytes (for constrained decoding), read from the same file once, on first use. */
+    /** Each token's bytes (for constrained decoding), parsed from the tokenizer's bytes once, on first use. */
     public synchronized TokenVocabulary vocabulary() {
         if (vocabulary == null) {
             try {
-                vocabulary = TokenVocabulary.read(file);
+                vocabulary = TokenVocabulary.read(new ByteArrayInputStream(json));
             } catch (IOException e) {
-                throw new UncheckedIOException(file + ": cannot read the vocabulary", e);
+                throw new UncheckedIOException(where + ": cannot read the vocabulary", e);
             }
         }
         return vocabulary;

@@ -151,6 +151,36 @@ class SafetensorsFileTest {
         }
     }
 
+    /** The digest of the mapped file is the plain SHA-256 of the file's bytes, header included. */
+    @Test
+    void contentDigestIsTheFilesSha256() throws Exception {
+        Path f = dir.resolve("w.safetensors");
+        new SafetensorsWriter(Map.of()).add("x", DType.BF16, new long[] {3, 5}, new float[15]).write(f);
+        java.security.MessageDigest mapped = java.security.MessageDigest.getInstance("SHA-256");
+        try (SafetensorsFile st = SafetensorsFile.open(f)) {
+            st.contentDigest(mapped);
+            assertEquals(Files.size(f), st.byteSize());
+        }
+        assertArrayEquals(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)), mapped.digest());
+    }
+
+    /** A file put in the path's place after opening is neither what the tensors read nor what is digested. */
+    @Test
+    void aFileSwappedAfterOpeningIsNotWhatIsDigested() throws Exception {
+        Path f = dir.resolve("w.safetensors");
+        Path other = dir.resolve("other.safetensors");
+        new SafetensorsWriter(Map.of()).add("x", DType.F32, new long[] {2}, new float[] {1f, 2f}).write(f);
+        new SafetensorsWriter(Map.of()).add("x", DType.F32, new long[] {2}, new float[] {3f, 4f}).write(other);
+        byte[] opened = Files.readAllBytes(f);
+        java.security.MessageDigest mapped = java.security.MessageDigest.getInstance("SHA-256");
+        try (SafetensorsFile st = SafetensorsFile.open(f)) {
+            Files.move(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            st.contentDigest(mapped);
+            assertEquals(1f, st.tensor("x").getFloat(0));
+        }
+        assertArrayEquals(java.security.MessageDigest.getInstance("SHA-256").digest(opened), mapped.digest());
+    }
+
     /**
      * A tensor over 2 GiB (a sparse file: only its last page is written) maps whole and reads to its last element; a
      * ByteBuffer cannot span it. Closing the file unmaps it: reading afterwards is an error, not a crash.

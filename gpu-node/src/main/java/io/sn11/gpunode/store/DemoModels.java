@@ -33,6 +33,7 @@ public final class DemoModels {
         // Written aside and moved into place, so that a half-written model is never in the store.
         Path incoming = Files.createTempDirectory(Files.createDirectories(store.root()), ".demo-");
         TinyModels.write(incoming, MODELS.get(name), DType.BF16, seed);
+        store.writeRecord(NAMESPACE, name, ModelStore.DEFAULT_REVISION, FetchRecord.of(incoming, FetchRecord.Origin.DEMO, Map.of()));
         Files.createDirectories(target.getParent());
         Files.move(incoming, target, StandardCopyOption.ATOMIC_MOVE);
       }

@@ -1,11 +1,14 @@
 package io.sn11.gpunode.store;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +31,11 @@ import java.util.stream.Stream;
  *       into place in one rename once every file is verified. A folder placed in the store by hand
  *       is taken as complete. {@code .incoming} cannot clash with a namespace (those start with a
  *       letter or digit).</li>
+ *   <li>Every model in the store has a {@link FetchRecord} at
+ *       {@code <root>/.fetched/<namespace>/<name>/<revision>.json}: the content hash and each loaded file's size and
+ *       SHA-256 as they entered the store (fetched and verified; a demo model as written; a folder placed by hand as
+ *       first found, "trust on first use"). It lies outside every model folder, so no repository can ship or
+ *       overwrite it, and is written atomically (a temporary file moved into place).</li>
  *   <li>Every resolved path is checked to stay under the root, as a second line of defence.</li>
  * </ul>
  *
@@ -37,6 +45,8 @@ import java.util.stream.Stream;
 public final class ModelStore {
     public static final String DEFAULT_REVISION = "main";
     static final String INCOMING = ".incoming";
+    static final String FETCHED = ".fetched";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static final Pattern REPO_PART = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,95}");
     private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._/-]{1,128}");
@@ -114,6 +124,68 @@ public final class ModelStore {
         return resolve(root.resolve(INCOMING), namespace, name, revision);
     }
 
+    /** Where the model's {@link FetchRecord} is kept: outside the model folder, under {@code <root>/.fetched}. */
+    public Path recordPathFor(String namespace, String name, String revision) throws StoreException {
+        Path folder = resolve(root.resolve(FETCHED), namespace, name, revision);
+        return folder.resolveSibling(folder.getFileName() + ".json");
+    }
+
+    /** The model's fetch record, if it has one. An unreadable record is ours to repair: INFRASTRUCTURE. */
+    public Optional<FetchRecord> record(String namespace, String name, String revision) throws StoreException {
+        Path file = recordPathFor(namespace, name, revision);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(file.toFile(), FetchRecord.class));
+        } catch (IOException | RuntimeException e) {
+            throw StoreException.infrastructure("cannot read the fetch record " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the model's fetch record atomically (a temporary file moved into place), replacing any earlier one. */
+    public void writeRecord(String namespace, String name, String revision, FetchRecord record) throws StoreException {
+        Path file = recordPathFor(namespace, name, revision);
+        try {
+            Files.createDirectories(file.getParent());
+            Path temporary = Files.createTempFile(file.getParent(), ".record-", ".tmp");
+            try {
+                JSON.writerWithDefaultPrettyPrinter().writeValue(temporary.toFile(), record);
+                try {
+                    Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } finally {
+                Files.deleteIfExists(temporary);
+            }
+        } catch (IOException e) {
+            throw StoreException.infrastructure("cannot write the fetch record " + file + ": " + e, e);
+        }
+    }
+
+    /**
+     * The record of a model in the store; one missing (a folder placed by hand, or in the store from before records)
+     * is made now from the files as they are, {@link FetchRecord.Origin#FIRST_USE}: trust on first use.
+     */
+    public FetchRecord recordOrFirstUse(String namespace, String name, String revision) throws StoreException {
+        Path target = pathFor(namespace, name, revision);
+        synchronized (locks.computeIfAbsent(target, k -> new Object())) {
+            Optional<FetchRecord> recorded = record(namespace, name, revision);
+            if (recorded.isPresent()) {
+                return recorded.get();
+            }
+            FetchRecord firstUse;
+            try {
+                firstUse = FetchRecord.of(target, FetchRecord.Origin.FIRST_USE, Map.of());
+            } catch (IOException e) {
+                throw StoreException.infrastructure("cannot record the model files of " + target + ": " + e, e);
+            }
+            writeRecord(namespace, name, revision, firstUse);
+            return firstUse;
+        }
+    }
+
     private Path resolve(Path base, String namespace, String name, String revision) throws StoreException {
         validateNamespace(namespace);
         validateName(name);
@@ -146,7 +218,9 @@ public final class ModelStore {
                 return target;
             }
             Path incoming = incomingPathFor(namespace, name, revision);
-            hub.fetch(namespace, name, revisionOrDefault(revision), incoming, progress);
+            HubClient.FetchResult fetched = hub.fetch(namespace, name, revisionOrDefault(revision), incoming, progress);
+            // Recorded before the folder becomes visible: a model in the store from a fetch always has its record.
+            writeRecord(namespace, name, revision, recordOfFetch(incoming, fetched));
             try {
                 Files.createDirectories(target.getParent());
                 try {
@@ -169,15 +243,31 @@ public final class ModelStore {
         }
     }
 
-    /** Removes a model folder from the store (for eviction); true if there was one. */
-    public boolean delete(String namespace, String name, String revision) throws StoreException {
-        Path p = pathFor(namespace, name, revision);
-        if (!Files.exists(p)) {
-            return false;
+    /** The record of a fetch: the files the Hub gave a SHA-256 for were verified against it while downloading. */
+    private static FetchRecord recordOfFetch(Path incoming, HubClient.FetchResult fetched) throws StoreException {
+        Map<String, String> verified = new HashMap<>();
+        for (HubClient.RemoteFile file : fetched.files()) {
+            if (file.sha256() != null) {
+                verified.put(file.path(), file.sha256());
+            }
         }
         try {
+            return FetchRecord.of(incoming, FetchRecord.Origin.FETCHED, verified);
+        } catch (IOException e) {
+            throw StoreException.infrastructure("cannot record the fetched files of " + incoming + ": " + e, e);
+        }
+    }
+
+    /** Removes a model folder and its fetch record from the store (for eviction); true if there was a folder. */
+    public boolean delete(String namespace, String name, String revision) throws StoreException {
+        Path p = pathFor(namespace, name, revision);
+        Path record = recordPathFor(namespace, name, revision);
+        try {
+            // The folder first: a folder whose record were gone would be trusted on first use again.
+            boolean present = Files.exists(p);
             deleteRecursively(p);
-            return true;
+            Files.deleteIfExists(record);
+            return present;
         } catch (IOException e) {
             throw StoreException.infrastructure("cannot delete " + p + ": " + e, e);
         }

@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -59,15 +60,23 @@ public final class Precheck {
 
     /** Checks everything but the revision. */
     public PrecheckResult check(Path modelDir, String chatTemplate, long maxBytes) {
-        return run(modelDir, null, false, chatTemplate, maxBytes);
+        return run(modelDir, null, false, chatTemplate, maxBytes, true);
     }
 
     /** Checks everything, including that {@code revision} is a pinned (named, valid) revision. */
     public PrecheckResult check(Path modelDir, String revision, String chatTemplate, long maxBytes) {
-        return run(modelDir, revision, true, chatTemplate, maxBytes);
+        return run(modelDir, revision, true, chatTemplate, maxBytes, true);
     }
 
-    private PrecheckResult run(Path modelDir, String revision, boolean checkRevision, String chatTemplate, long maxBytes) {
+    /**
+     * As {@link #check(Path, String, String, long)} without the content hash (a passed result has none): for the
+     * evaluation, which hashes the bytes it loads instead, so that no weight byte is read twice.
+     */
+    public PrecheckResult checkUnhashed(Path modelDir, String revision, String chatTemplate, long maxBytes) {
+        return run(modelDir, revision, true, chatTemplate, maxBytes, false);
+    }
+
+    private PrecheckResult run(Path modelDir, String revision, boolean checkRevision, String chatTemplate, long maxBytes, boolean hash) {
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         }
@@ -133,6 +142,9 @@ public final class Precheck {
 
         if (!failures.isEmpty()) {
             return PrecheckResult.failed(failures, weightBytes);
+        }
+        if (!hash) {
+            return PrecheckResult.passed(null, weightBytes);
         }
         try {
             return PrecheckResult.passed(contentHash(modelDir.resolve("config.json"), weights), weightBytes);
@@ -212,15 +224,28 @@ public final class Precheck {
     static String contentHash(Path config, TreeMap<String, Path> weights) throws IOException {
         MessageDigest outer = sha256();
         HubClient.hashFile(config, outer);
+        TreeMap<String, String> weightSha256 = new TreeMap<>();
         for (var w : weights.entrySet()) {
             MessageDigest inner = sha256();
             HubClient.hashFile(w.getValue(), inner);
-            outer.update((w.getKey() + ":" + HexFormat.of().formatHex(inner.digest()) + "\n").getBytes(StandardCharsets.UTF_8));
+            weightSha256.put(w.getKey(), HexFormat.of().formatHex(inner.digest()));
         }
-        return HexFormat.of().formatHex(outer.digest());
+        return contentHash(outer, weightSha256);
     }
 
-    private static MessageDigest sha256() {
+    /**
+     * The content hash as documented on the class, from a SHA-256 digest already fed the bytes of {@code config.json}
+     * and the SHA-256 (hex) of each weight file by name; consumes {@code afterConfig}.
+     */
+    public static String contentHash(MessageDigest afterConfig, SortedMap<String, String> weightSha256) {
+        for (var w : weightSha256.entrySet()) {
+            afterConfig.update((w.getKey() + ":" + w.getValue() + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return HexFormat.of().formatHex(afterConfig.digest());
+    }
+
+    /** A new SHA-256 digest. */
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -11,7 +11,8 @@ import java.util.stream.Collectors;
  * or failed with one or more reasons.
  *
  * @param failures    every check that failed (empty when passed), in the order they were checked
- * @param contentHash SHA-256 (lower-case hex) of the model content (see {@link Precheck}); null when failed
+ * @param contentHash SHA-256 (lower-case hex) of the model content (see {@link Precheck}); null when failed, and when
+ *                    passed by {@link Precheck#checkUnhashed} (the evaluation hashes the bytes it loads)
  * @param weightBytes total bytes of the {@code *.safetensors} files (0 when there are none)
  */
 public record PrecheckResult(List<Failure> failures, String contentHash, long weightBytes) {
@@ -26,8 +27,8 @@ public record PrecheckResult(List<Failure> failures, String contentHash, long we
 
     public PrecheckResult {
         failures = List.copyOf(failures);
-        if (failures.isEmpty() == (contentHash == null)) {
-            throw new IllegalArgumentException("a passed precheck has a content hash, a failed one has none");
+        if (!failures.isEmpty() && contentHash != null) {
+            throw new IllegalArgumentException("a failed precheck has no content hash");
         }
     }
 
@@ -43,7 +44,7 @@ public record PrecheckResult(List<Failure> failures, String contentHash, long we
         return failures.isEmpty();
     }
 
-    /** The content hash when passed. */
+    /** The content hash when passed and hashed. */
     public Optional<String> contentHashIfPassed() {
         return Optional.ofNullable(contentHash);
     }

@@ -3,18 +3,25 @@ package io.sn11.gpunode.worker;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.work.EvaluationWork.Assignment;
 import io.sn11.cluster.work.EvaluationWork.Update;
+import io.sn11.cluster.work.EvaluationWork.Failed;
+import io.sn11.gpunode.store.FetchRecord;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
 import io.sn11.gpunode.store.StoreException;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The real evaluation: the model folder from the store (fetched from the Hub when missing), then everything that reads
- * the miner's files, from the precheck to the scores ({@link ModelScoring}), in a JVM of its own
- * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model.
+ * The real evaluation: the model folder from the store (fetched from the Hub when missing) and its fetch record, then
+ * everything that reads the miner's files, from the precheck to the scores ({@link ModelScoring}), in a JVM of its own
+ * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model. That JVM checks the files
+ * it loads against the record; on a mismatch this node removes the model so that the next attempt fetches it again.
  */
 public final class ModelEvaluator implements Evaluator {
+  private static final Logger log = LoggerFactory.getLogger(ModelEvaluator.class);
+
   private final ModelStore store;
   private final Optional<HubClient> hub;
   private final EvaluationProcess process;
@@ -36,14 +43,39 @@ public final class ModelEvaluator implements Evaluator {
     ModelDetails model = assignment.details();
     progress.progress("precheck", 0);
     Path dir;
+    FetchRecord fetched;
     try {
       dir = locate(model, progress);
+      fetched = store.recordOrFirstUse(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
     } catch (StoreException e) {
       return ModelScoring.failed(e.getMessage(), e.category());
     }
     EvaluationJob job =
-        new EvaluationJob(assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), childSettings);
-    return process.run(job, progress);
+        new EvaluationJob(
+            assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), fetched, childSettings);
+    Update outcome = process.run(job, progress);
+    if (outcome instanceof Failed failed && LoadedContent.isMismatch(failed)) forgetChanged(model, failed);
+    return outcome;
+  }
+
+  /**
+   * Our disk no longer holds what was fetched. With fetching on, the model and its record are removed, so that the next
+   * attempt (infrastructure failures are re-queued) fetches it again. With fetching off they stay: removed, the model
+   * would be missing, which is the miner's failure; the operator restores the files, or removes both to record anew.
+   */
+  private void forgetChanged(ModelDetails model, Failed mismatch) {
+    if (hub.isEmpty()) {
+      log.error("model {} at revision {}: {}; fetching is off, so it stays until its files are restored (or the folder and its record "
+          + "under .fetched are removed)", model.repository(), model.revisionOrDefault(), mismatch.failure().reason());
+      return;
+    }
+    log.warn("model {} at revision {}: {}; removing it and its record from the store to fetch it again", model.repository(),
+        model.revisionOrDefault(), mismatch.failure().reason());
+    try {
+      store.delete(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
+    } catch (StoreException e) {
+      log.error("cannot remove model {} at revision {} from the store: {}", model.repository(), model.revisionOrDefault(), e.getMessage());
+    }
   }
 
   private Path locate(ModelDetails model, ProgressSink progress) throws StoreException {

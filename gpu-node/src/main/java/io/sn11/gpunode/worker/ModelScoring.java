@@ -27,6 +27,8 @@ import io.sn11.engine.tokenizer.Tokenizer;
 import io.sn11.gpunode.judge.Judge;
 import io.sn11.gpunode.judge.JudgeOutcome;
 import io.sn11.gpunode.judge.JudgeStep;
+import io.sn11.gpunode.store.FetchRecord;
+import io.sn11.gpunode.store.FetchRecord.FileDigest;
 import io.sn11.gpunode.store.Precheck;
 import io.sn11.gpunode.store.PrecheckResult;
 import java.io.IOException;
@@ -35,6 +37,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -63,14 +67,22 @@ final class ModelScoring {
     return new ModelScoring(settings, scoring, JudgeStep.of(settings.judge(), Judge.create(settings.judge(), System.getenv()), scoring));
   }
 
-  /** Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. */
+  /**
+   * Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. The files are checked
+   * against the record of the fetch ({@link LoadedContent}): config.json and tokenizer.json as soon as they are read, the
+   * weights once mapped; a failure blamed on the weights or the precheck stands only when the files are the recorded ones.
+   */
   Update score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
     Path dir = Path.of(job.modelDir());
-    PrecheckResult precheck = new Precheck().check(dir, job.revision(), job.chatTemplate(), scoring.maxModelBytes());
-    if (!precheck.passed()) return failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER));
+    PrecheckResult precheck = new Precheck().checkUnhashed(dir, job.revision(), job.chatTemplate(), scoring.maxModelBytes());
+    if (!precheck.passed()) return unlessChanged(job, failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER)));
+    LoadedContent content = LoadedContent.read(dir);
+    // Before anything parses them (the tokenizer's native library could abort on a file that is not the miner's).
+    Optional<Update> metadataMismatch = content.metadataMismatch(job.fetched());
+    if (metadataMismatch.isPresent()) return metadataMismatch.get();
     ModelConfig config;
     try {
-      config = ModelConfig.read(dir);
+      config = ModelConfig.fromJson(content.config(), dir.resolve(FetchRecord.CONFIG).toString());
     } catch (ModelException e) {
       return failed(e.getMessage(), FailureCategory.MINER);
     }
@@ -78,20 +90,33 @@ final class ModelScoring {
     List<String> beyondLimits = settings.limits().problemsWith(config, e.maxTokens(), Math.max(e.batchSize(), settings.judge().generation().batchSize()));
     if (!beyondLimits.isEmpty()) return failed("the model is beyond the engine's limits: " + String.join("; ", beyondLimits), FailureCategory.MINER);
     try (ModelWeights weights = ModelWeights.load(dir, config);
-        Tokenizer tokenizer = usableTokenizer(dir)) {
+        Tokenizer tokenizer = usableTokenizer(content.tokenizer(), dir.resolve(FetchRecord.TOKENIZER))) {
+      long checkStart = System.nanoTime();
+      SortedMap<String, FileDigest> loaded = content.digests(weights);
+      Optional<Update> mismatch = content.mismatch(job.fetched(), loaded);
+      if (mismatch.isPresent()) return mismatch.get();
+      ContentCheck check = new ContentCheck(content.contentHash(loaded), (System.nanoTime() - checkStart) / 1_000_000);
       progress.running();
-      return run(job, precheck, weights, tokenizer, dataset(e), progress);
+      return run(job, precheck, check, weights, tokenizer, dataset(e), progress);
     } catch (DeviceMemoryException ex) {
       // Another node (or this one, later) may have the memory: not the miner's doing.
       return failed(ex.getMessage(), FailureCategory.INFRASTRUCTURE);
     } catch (SafetensorsException | ModelException ex) {
       // Passed the precheck's file checks but the engine cannot read it: the repository's fault.
-      return failed("the engine cannot load the model: " + ex.getMessage(), FailureCategory.MINER);
+      return unlessChanged(job, failed("the engine cannot load the model: " + ex.getMessage(), FailureCategory.MINER));
     }
   }
 
+  /** The loaded files' content hash, checked against the record, and how long hashing them took. */
+  private record ContentCheck(String contentHash, long millis) {}
+
+  private static Update unlessChanged(EvaluationJob job, Update minersFailure) throws IOException {
+    return LoadedContent.unlessChanged(job.fetched(), Path.of(job.modelDir()), minersFailure);
+  }
+
   private Update run(
-      EvaluationJob job, PrecheckResult precheck, ModelWeights weights, Tokenizer tokenizer, Dataset dataset, Evaluator.ProgressSink progress)
+      EvaluationJob job, PrecheckResult precheck, ContentCheck check, ModelWeights weights, Tokenizer tokenizer, Dataset dataset,
+      Evaluator.ProgressSink progress)
       throws IOException, InterruptedException {
     GpuNodeSettings.EvaluationSettings e = settings.evaluation();
     try (Backend backend = Backends.create(settings.backend(), settings.threads());
@@ -102,16 +127,17 @@ final class ModelScoring {
           Evaluation.run(job.repository(), transformer, tokenizer, dataset, options, (scored, total) -> progress.progress("eval", (double) scored / total));
       JudgeOutcome judged = judge.run(transformer, tokenizer, template, dataset.select(job.hash(), e.samples()), progress::progress);
       if (!judged.succeeded()) return failed(judged.failureReason(), judged.failureCategory());
-      return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, judged), judged.verdicts());
+      return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, check, judged), judged.verdicts());
     }
   }
 
   /** The model's tokenizer, loaded and tried on a sentence; a file the library refuses is the miner's problem. */
-  private static Tokenizer usableTokenizer(Path dir) {
+  private static Tokenizer usableTokenizer(byte[] json, Path file) {
+    if (json == null) throw new ModelException("tokenizer.json missing");
     Tokenizer tokenizer;
     try {
-      tokenizer = Tokenizer.load(dir);
-    } catch (IOException | RuntimeException refused) {
+      tokenizer = Tokenizer.fromJson(json, file.toString());
+    } catch (RuntimeException refused) {
       throw new ModelException("tokenizer.json is not a usable tokenizer: " + refused.getMessage(), refused);
     }
     try {
@@ -142,9 +168,10 @@ final class ModelScoring {
   }
 
   /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings. */
-  private Map<String, String> info(EvalResult result, PrecheckResult precheck, JudgeOutcome judged) {
+  private Map<String, String> info(EvalResult result, PrecheckResult precheck, ContentCheck check, JudgeOutcome judged) {
     Map<String, String> info = new LinkedHashMap<>();
-    info.put("content_hash", precheck.contentHash());
+    info.put("content_hash", check.contentHash());
+    info.put("content_check_ms", Long.toString(check.millis()));
     info.put("model_bytes", Long.toString(precheck.weightBytes()));
     info.put("dataset_version", result.datasetVersion());
     info.put("engine_version", result.engineVersion());

@@ -30,7 +30,7 @@ import java.util.concurrent.Executors;
  * resolve with Range and CDN redirects) from in-memory files, with faults to inject and a log of
  * every request.
  */
-final class FakeHub implements AutoCloseable {
+public final class FakeHub implements AutoCloseable {
 
     record Request(String method, String host, String rawPath, String query, String authorization, String range,
                    java.util.concurrent.atomic.AtomicInteger statusHolder) {
@@ -43,7 +43,7 @@ final class FakeHub implements AutoCloseable {
         }
     }
 
-    static final class Repo {
+    public static final class Repo {
         final String commit;
         final Map<String, byte[]> files = new LinkedHashMap<>();
         final java.util.Set<String> lfs = new java.util.HashSet<>();
@@ -53,7 +53,7 @@ final class FakeHub implements AutoCloseable {
             this.commit = commit;
         }
 
-        Repo file(String path, byte[] content) {
+        public Repo file(String path, byte[] content) {
             files.put(path, content);
             return this;
         }
@@ -62,7 +62,7 @@ final class FakeHub implements AutoCloseable {
             return file(path, content.getBytes(StandardCharsets.UTF_8));
         }
 
-        Repo lfsFile(String path, byte[] content) {
+        public Repo lfsFile(String path, byte[] content) {
             lfs.add(path);
             return file(path, content);
         }
@@ -89,7 +89,7 @@ final class FakeHub implements AutoCloseable {
     volatile int treePageSize = 0;
     private final Map<String, long[]> stalls = new ConcurrentHashMap<>();
 
-    FakeHub() throws IOException {
+    public FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", this::handle);
         server.setExecutor(executor);
@@ -97,11 +97,11 @@ final class FakeHub implements AutoCloseable {
     }
 
     /** The endpoint, on 127.0.0.1. The CDN redirect goes to "localhost" (another origin). */
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
     }
 
-    Repo repo(String namespace, String name, String commit) {
+    public Repo repo(String namespace, String name, String commit) {
         Repo r = new Repo(commit).ref("main");
         repos.put(namespace + "/" + name, r);
         return r;
@@ -121,7 +121,7 @@ final class FakeHub implements AutoCloseable {
         return requests.stream().filter(Request::isDownload).toList();
     }
 
-    long count(String pathContains) {
+    public long count(String pathContains) {
         return requests.stream().filter(r -> r.rawPath().contains(pathContains)).count();
     }
 

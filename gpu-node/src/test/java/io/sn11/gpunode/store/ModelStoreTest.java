@@ -9,6 +9,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -142,6 +143,75 @@ class ModelStoreTest {
             StoreException e = assertThrows(StoreException.class, () -> store.ensure(client, "miner2", "bad", "main", null));
             assertEquals(FailureCategory.MINER, e.category());
             assertFalse(store.find("miner2", "bad", "main").isPresent());
+        }
+    }
+    @Test
+    void ensureRecordsTheFetchOutsideTheModelFolder() throws Exception {
+        byte[] weights = new byte[10_000];
+        new Random(5).nextBytes(weights);
+        try (FakeHub hub = new FakeHub()) {
+            hub.repo("miner2", "rp-7b", "fedcba9876543210fedcba9876543210fedcba98")
+                    .file("config.json", "{\"architectures\":[\"Qwen2ForCausalLM\"]}")
+                    .file("tokenizer.json", "{}")
+                    .lfsFile("model.safetensors", weights)
+                    // files at the record's names, inside the repository: never the record
+                    .file("main.json", "{\"content_hash\":\"forged\"}")
+                    .file(".fetched/miner2/rp-7b/main.json", "{\"content_hash\":\"forged\"}");
+            ModelStore store = new ModelStore(tmp.resolve("store"));
+            Path dir = store.ensure(new HubClient(HubClient.Config.builder().endpoint(hub.endpoint()).build()), "miner2", "rp-7b", "main", null);
+
+            Path recordFile = store.recordPathFor("miner2", "rp-7b", "main");
+            assertEquals(store.root().resolve(".fetched/miner2/rp-7b/main.json"), recordFile);
+            assertFalse(recordFile.startsWith(dir), "the record lies outside the model folder");
+            FetchRecord record = store.record("miner2", "rp-7b", "main").orElseThrow();
+            assertEquals(FetchRecord.Origin.FETCHED, record.origin());
+            assertEquals(FetchRecord.digestsOf(dir), record.files());
+            assertEquals(FetchRecordTest.sha256(weights), record.files().get("model.safetensors").sha256());
+            assertEquals(new Precheck().check(dir, "qwen2dot5", Precheck.DEFAULT_MAX_BYTES).contentHash(), record.contentHash());
+            assertEquals(record, store.recordOrFirstUse("miner2", "rp-7b", "main"), "a fetched model is not recorded again");
+        }
+    }
+
+    /** A folder placed by hand is recorded when first used, and that record holds: a file changed later does not pass. */
+    @Test
+    void aFolderPlacedByHandIsTrustedOnFirstUseOnly() throws Exception {
+        ModelStore store = new ModelStore(tmp.resolve("store"));
+        Path dir = store.pathFor("acme", "tiny", "main");
+        io.sn11.engine.tiny.TinyModels.write(dir, io.sn11.engine.tiny.TinyModels.Arch.QWEN2, io.sn11.engine.safetensors.DType.BF16, 2);
+        String forged = "{\"content_hash\":\"forged\",\"files\":{},\"origin\":\"FETCHED\",\"recorded_at\":\"then\"}";
+        Files.writeString(dir.resolve("main.json"), forged);
+        Files.createDirectories(dir.resolve(".fetched/acme/tiny"));
+        Files.writeString(dir.resolve(".fetched/acme/tiny/main.json"), forged);
+        assertTrue(store.record("acme", "tiny", "main").isEmpty());
+
+        FetchRecord firstUse = store.recordOrFirstUse("acme", "tiny", "main");
+        assertEquals(FetchRecord.Origin.FIRST_USE, firstUse.origin());
+        assertEquals(FetchRecord.digestsOf(dir), firstUse.files());
+        Files.writeString(dir.resolve("config.json"), Files.readString(dir.resolve("config.json")).replace("{", "{\"x\": 1, "));
+        assertEquals(firstUse, store.recordOrFirstUse("acme", "tiny", "main"));
+        assertEquals(List.of("config.json"), firstUse.differences(FetchRecord.digestsOf(dir)).stream().map(d -> d.substring(0, d.indexOf(':'))).toList());
+    }
+
+    @Test
+    void deletingAModelDeletesItsRecord() throws Exception {
+        ModelStore store = new ModelStore(tmp.resolve("store"));
+        io.sn11.engine.tiny.TinyModels.write(store.pathFor("acme", "tiny", "main"), io.sn11.engine.tiny.TinyModels.Arch.LLAMA,
+                io.sn11.engine.safetensors.DType.BF16, 2);
+        store.recordOrFirstUse("acme", "tiny", "main");
+        assertTrue(Files.isRegularFile(store.recordPathFor("acme", "tiny", "main")));
+        assertTrue(store.delete("acme", "tiny", "main"));
+        assertFalse(Files.exists(store.recordPathFor("acme", "tiny", "main")));
+        assertTrue(store.record("acme", "tiny", "main").isEmpty());
+    }
+
+    @Test
+    void demoModelsAreRecordedAsWritten() throws Exception {
+        ModelStore store = new ModelStore(tmp.resolve("store"));
+        for (String repository : DemoModels.ensure(store)) {
+            String name = repository.substring(repository.indexOf('/') + 1);
+            FetchRecord record = store.record(DemoModels.NAMESPACE, name, "main").orElseThrow();
+            assertEquals(FetchRecord.Origin.DEMO, record.origin());
+            assertEquals(FetchRecord.digestsOf(store.pathFor(DemoModels.NAMESPACE, name, "main")), record.files(), repository);
         }
     }
 }

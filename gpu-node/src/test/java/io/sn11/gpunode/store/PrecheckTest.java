@@ -76,6 +76,18 @@ class PrecheckTest {
         assertEquals(result.contentHash(), result.contentHashIfPassed().orElseThrow());
     }
 
+    /** The evaluation's check: the same verdicts, no content hash (it hashes the bytes it loads instead). */
+    @Test
+    void theUnhashedCheckJudgesAlikeWithoutAHash() throws Exception {
+        PrecheckResult unhashed = precheck.checkUnhashed(dir, "main", "chatml", LIMIT);
+        assertTrue(unhashed.passed(), unhashed.reason());
+        assertNull(unhashed.contentHash());
+        assertEquals(shard1.length + shard2.length, unhashed.weightBytes());
+        Files.delete(dir.resolve("tokenizer.json"));
+        assertFailsWith(precheck.checkUnhashed(dir, "main", "chatml", LIMIT), "tokenizer.json missing");
+        assertFailsWith(precheck.checkUnhashed(dir, null, "chatml", LIMIT), "revision not pinned");
+    }
+
     @Test
     void contentHashChangesWithAnyWeightByte() throws Exception {
         String before = precheck.check(dir, "chatml", LIMIT).contentHash();

@@ -18,6 +18,7 @@ import io.sn11.cluster.work.EvaluationWork.Running;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
+import io.sn11.gpunode.store.FetchRecord;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -67,7 +68,10 @@ class EvaluationChildTest {
         ConfigFactory.parseMap(Map.of("sn11.gpu-node.backend", "cpu", "sn11.gpu-node.threads", 1, "sn11.gpu-node.evaluation.dataset", dataset.toString()))
             .withFallback(ConfigFactory.defaultReference())
             .resolve();
-    EvaluationJob job = new EvaluationJob("42", "acme/tiny", "main", "chatml", model.toString(), GpuNodeRole.childSettings(config));
+    EvaluationJob job =
+        new EvaluationJob(
+            "42", "acme/tiny", "main", "chatml", model.toString(), FetchRecord.of(model, FetchRecord.Origin.FIRST_USE, Map.of()),
+            GpuNodeRole.childSettings(config));
     Process child =
         new ProcessBuilder(new EvaluationProcess(GpuNodeSettings.fromConfig(config).evaluation().child()).command(job))
             .redirectError(ProcessBuilder.Redirect.DISCARD)

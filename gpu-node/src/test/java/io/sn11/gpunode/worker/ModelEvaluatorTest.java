@@ -17,11 +17,19 @@ import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
+import io.sn11.gpunode.store.FakeHub;
+import io.sn11.gpunode.store.FetchRecord;
+import io.sn11.gpunode.store.HubClient;
+import io.sn11.gpunode.store.ModelStore;
+import io.sn11.gpunode.store.Precheck;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -90,7 +98,11 @@ class ModelEvaluatorTest {
     assertEquals(completed.scores().judgeScore(), completed.scores().totalScore(), "the judge rule: total = judge score");
     assertEquals(3, completed.verdicts().size(), "one verdict per sample");
     Map<String, String> info = completed.evaluationInfo();
-    assertEquals(64, info.get("content_hash").length());
+    FetchRecord firstUse = new ModelStore(store).record("acme", "tiny", "main").orElseThrow();
+    assertEquals(FetchRecord.Origin.FIRST_USE, firstUse.origin(), "a folder placed by hand is recorded when first used");
+    assertEquals(firstUse.contentHash(), info.get("content_hash"));
+    assertEquals(new Precheck().check(store.resolve("acme/tiny/main"), "chatml", Precheck.DEFAULT_MAX_BYTES).contentHash(), info.get("content_hash"));
+    assertTrue(Long.parseLong(info.get("content_check_ms")) >= 0);
     assertEquals("cpu", info.get("backend"));
     assertEquals("offline-heuristic-v1", info.get("judge"));
     assertEquals("3", info.get("samples"));
@@ -144,10 +156,90 @@ class ModelEvaluatorTest {
     assertEquals(List.of("precheck", "RUNNING"), reports.phases.subList(0, 2));
   }
 
+  /** Checked against its record first, a folder without config.json stays the miner's failure: it was recorded so. */
+  @Test
+  void aModelWithoutConfigIsStillTheMinersFault() throws Exception {
+    Path model = store.resolve("acme/configless/main");
+    TinyModels.write(model, TinyModels.Arch.LLAMA, DType.BF16, 1);
+    Files.delete(model.resolve("config.json"));
+    Failed failed = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("configless"), new Reports()));
+    assertEquals(FailureCategory.MINER, failed.failure().category(), failed.failure().reason());
+    assertTrue(failed.failure().reason().contains("config.json missing"), failed.failure().reason());
+  }
+
   @Test
   void aModelMissingFromTheStoreWithFetchingOffIsTheMinersFault() throws Exception {
     Failed failed = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("absent"), new Reports()));
     assertEquals(FailureCategory.MINER, failed.failure().category());
     assertTrue(failed.failure().reason().contains("not in the model store"), failed.failure().reason());
+  }
+  /**
+   * The subnet's incident: a model file on the node's disk replaced after the fetch. The attempt fails as ours, naming
+   * the file and both digests; the model and its record leave the store, and the next attempt fetches it again and
+   * completes with the fetched content's hash.
+   */
+  @Test
+  void aWeightFileSwappedAfterTheFetchFailsTheAttemptAsInfrastructureAndTheNextFetchesAgain(@TempDir Path source) throws Exception {
+    TinyModels.write(source, TinyModels.Arch.QWEN2, DType.BF16, 3);
+    String fetchedHash = new Precheck().check(source, "chatml", Precheck.DEFAULT_MAX_BYTES).contentHash();
+    try (FakeHub hub = new FakeHub()) {
+      FakeHub.Repo repo = hub.repo("acme", "fetched", "0123456789abcdef0123456789abcdef01234567");
+      try (var files = Files.list(source)) {
+        for (Path file : files.toList()) {
+          String name = file.getFileName().toString();
+          if (name.endsWith(".safetensors")) repo.lfsFile(name, Files.readAllBytes(file));
+          else repo.file(name, Files.readAllBytes(file));
+        }
+      }
+      ModelStore modelStore = new ModelStore(store);
+      Path fetched = modelStore.ensure(new HubClient(HubClient.Config.builder().endpoint(hub.endpoint()).build()), "acme", "fetched", "main", null);
+      TinyModels.write(store.resolve("other"), TinyModels.Arch.QWEN2, DType.BF16, 4);
+      Files.copy(store.resolve("other/model.safetensors"), fetched.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING);
+      String swappedSha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(fetched.resolve("model.safetensors"))));
+      Evaluator evaluator = evaluator(Map.of("sn11.gpu-node.hub.fetch", true, "sn11.gpu-node.hub.endpoint", hub.endpoint().toString()));
+
+      Reports reports = new Reports();
+      Failed failed = assertInstanceOf(Failed.class, evaluator.evaluate(assignment("fetched"), reports));
+      String reason = failed.failure().reason();
+      assertEquals(FailureCategory.INFRASTRUCTURE, failed.failure().category(), reason);
+      assertTrue(reason.contains("model.safetensors: recorded sha256 " + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(source.resolve("model.safetensors"))))), reason);
+      assertTrue(reason.contains("loaded sha256 " + swappedSha256), reason);
+      assertTrue(reason.contains("content hash recorded " + fetchedHash), reason);
+      assertEquals(List.of("precheck"), reports.phases, "the mismatch is found before the model runs");
+      assertTrue(modelStore.find("acme", "fetched", "main").isEmpty(), "the changed model left the store");
+      assertTrue(modelStore.record("acme", "fetched", "main").isEmpty(), "and its record");
+
+      long downloads = hub.count("model.safetensors");
+      Completed completed = assertInstanceOf(Completed.class, evaluator.evaluate(assignment("fetched"), new Reports()));
+      assertTrue(hub.count("model.safetensors") > downloads, "fetched again");
+      assertEquals(fetchedHash, completed.evaluationInfo().get("content_hash"));
+    }
+  }
+
+  /**
+   * A config.json changed after it was recorded is caught, as is a weight file the engine cannot even open: either is
+   * our disk's doing, not the miner's. With fetching off the model stays, failing the same way until it is repaired.
+   */
+  @Test
+  void aChangedConfigOrAnUnreadableSwappedWeightFileIsOursNotTheMiners() throws Exception {
+    Path model = store.resolve("acme/tiny/main");
+    TinyModels.write(model, TinyModels.Arch.LLAMA, DType.BF16, 2);
+    new ModelStore(store).recordOrFirstUse("acme", "tiny", "main");
+    Path config = model.resolve("config.json");
+    Files.writeString(config, Files.readString(config).replace("{", "{\"torch_dtype\": \"float32\", "));
+
+    Failed changedConfig = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("tiny"), new Reports()));
+    assertEquals(FailureCategory.INFRASTRUCTURE, changedConfig.failure().category(), changedConfig.failure().reason());
+    assertTrue(changedConfig.failure().reason().contains("config.json: recorded sha256 "), changedConfig.failure().reason());
+    assertTrue(new ModelStore(store).find("acme", "tiny", "main").isPresent(), "with fetching off the model stays");
+
+    new ModelStore(store).delete("acme", "tiny", "main");
+    TinyModels.write(model, TinyModels.Arch.LLAMA, DType.BF16, 2);
+    new ModelStore(store).recordOrFirstUse("acme", "tiny", "main");
+    Files.write(model.resolve("model.safetensors"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+
+    Failed unreadable = assertInstanceOf(Failed.class, evaluator().evaluate(assignment("tiny"), new Reports()));
+    assertEquals(FailureCategory.INFRASTRUCTURE, unreadable.failure().category(), unreadable.failure().reason());
+    assertTrue(unreadable.failure().reason().contains("model.safetensors: recorded sha256 "), unreadable.failure().reason());
   }
 }

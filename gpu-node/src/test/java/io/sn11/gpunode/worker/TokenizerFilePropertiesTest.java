@@ -10,6 +10,7 @@ import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
 import io.sn11.engine.tiny.TinyTokenizer;
+import io.sn11.gpunode.store.ModelStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -101,8 +102,10 @@ class TokenizerFilePropertiesTest {
     }
   }
 
+  /** Each try is a model of its own, placed by hand: without the record of the try before, it is recorded anew. */
   private Update evaluateWithTokenizer(String tokenizerJson) throws Exception {
     Files.writeString(model.resolve("tokenizer.json"), tokenizerJson, StandardCharsets.UTF_8);
+    Files.deleteIfExists(new ModelStore(store).recordPathFor("acme", "damaged", "main"));
     return ModelEvaluatorTest.evaluator(store, ONE_SHORT_SAMPLE).evaluate(ModelEvaluatorTest.assignment("damaged"), new ModelEvaluatorTest.Reports());
   }
 }
