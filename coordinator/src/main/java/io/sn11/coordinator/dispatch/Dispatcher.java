@@ -327,9 +327,10 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */
   private static StatusReply<Done> answer(Report report, ModelEvaluation.State state, Throwable failure) {
     if (failure != null) return StatusReply.error("not recorded: " + failure.getMessage());
-    boolean running = state.attempt() == report.attempt() && (state.status() == ModelStatus.PRECHECK || state.status() == ModelStatus.RUNNING);
+    ModelStatus attemptStatus = state.attemptStatus();
+    boolean running = state.attempt() == report.attempt() && (attemptStatus == ModelStatus.PRECHECK || attemptStatus == ModelStatus.RUNNING);
     if (running || report.update().isFinal()) return StatusReply.ack();
-    return StatusReply.error(EvaluationWork.ATTEMPT_OVER + ": model " + report.hash() + " is " + state.status() + " at attempt " + state.attempt());
+    return StatusReply.error(EvaluationWork.ATTEMPT_OVER + ": model " + report.hash() + " is " + attemptStatus + " at attempt " + state.attempt());
   }
 
   private static Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> entityCommand(int attempt, Update update) {
