@@ -73,7 +73,8 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
   /** Verdicts are stored as the API shows them: snake_case JSON. */
   private static final ObjectMapper VERDICT_JSON = CoordinatorRole.jsonMapper();
 
-  private static void apply(Connection connection, String persistenceId, Object event) throws SQLException {
+  /** Applies one event of the entity {@code persistenceId} to the tables (package-private for the read side's storage tests). */
+  static void apply(Connection connection, String persistenceId, Object event) throws SQLException {
     String hash = persistenceId.substring(persistenceId.indexOf('|') + 1);
     if (event instanceof ModelEvaluation.Submitted e) {
       insertModel(connection, e.details(), e.duplicateOf(), e.at());
