@@ -405,7 +405,8 @@ public final class ModelEvaluation
   }
 
   private ReplyEffect<Event, State> rejectClaim(State state, Claim cmd) {
-    return Effect().reply(cmd.replyTo(), StatusReply.error("model " + hash + " is " + state.status() + ", not queued"));
+    String where = state.attemptStatus() + (state.rescorePending() ? " (rescore)" : "");
+    return Effect().reply(cmd.replyTo(), StatusReply.error("model " + hash + " is " + where + ", not queued"));
   }
 
   private ReplyEffect<Event, State> startRunning(State state, StartRunning cmd) {

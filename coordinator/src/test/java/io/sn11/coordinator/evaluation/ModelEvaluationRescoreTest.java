@@ -139,6 +139,9 @@ class ModelEvaluationRescoreTest {
     assertEquals(2, precheck.attempt());
     assertEquals(ModelStatus.PRECHECK, precheck.attemptStatus());
     assertEquals(ModelStatus.PRECHECK, precheck.rescore().status());
+    var secondClaim = run(r -> new Claim("gpu-3", r));
+    assertTrue(secondClaim.reply().isError());
+    assertTrue(secondClaim.reply().getError().getMessage().contains("is PRECHECK (rescore), not queued"), secondClaim.reply()::toString);
 
     State running = ok(run(r -> new StartRunning(2, r)));
     assertOldScoreCurrent(running);

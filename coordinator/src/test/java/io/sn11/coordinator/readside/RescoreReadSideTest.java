@@ -15,10 +15,14 @@ import io.sn11.coordinator.readside.ReadSide.HistoryRow;
 import io.sn11.coordinator.testing.TestDatabases;
 import io.sn11.coordinator.testing.TestDatabases.Kind;
 import java.nio.file.Path;
+import io.sn11.coordinator.CoordinatorSettings;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -185,6 +189,47 @@ class RescoreReadSideTest {
       // Only COMPLETED models are rescored, in hash order a page at a time.
       assertEquals(List.of("7"), readSide.rescoreCandidates("all", "", 10));
       assertEquals(List.of(), readSide.rescoreCandidates("all", "7", 10));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void theResultsProjectedBeforeTheHistoryExistedStartItWithEachCompletedModelsScore(Kind kind) throws Exception {
+    TestDatabases.Jdbc jdbc = databases.fresh(kind);
+    CoordinatorSettings.Database database = jdbc.settings(2);
+    // The schema as it was before V8, with a COMPLETED model (attempt 2), and a model being evaluated again.
+    Flyway.configure()
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .dataSource(database.url(), database.user(), database.password())
+        .locations("classpath:db/migration")
+        .javaMigrations(new V1__PersistencePluginSchema(database.dialect()))
+        .target("7")
+        .load()
+        .migrate();
+    try (Connection connection = jdbc.connect();
+        PreparedStatement insert =
+            connection.prepareStatement(
+                "INSERT INTO model_record (hash, repo_namespace, repo_name, chat_template_type, hotkey, block, status, accepted, attempt,"
+                    + " score_source, total_score, judge_score, submitted_at, updated_at, repository_key)"
+                    + " VALUES (?, 'ns', ?, 'chatml', 'hk', 1, ?, TRUE, ?, 'evaluation', 0.42, 0.42, ?, ?, ?)")) {
+      for (Object[] row : new Object[][] {{"11", "COMPLETED", 2}, {"12", "RUNNING", 3}}) {
+        insert.setString(1, (String) row[0]);
+        insert.setString(2, "repo-" + row[0]);
+        insert.setString(3, (String) row[1]);
+        insert.setInt(4, (Integer) row[2]);
+        insert.setTimestamp(5, Timestamp.from(T0));
+        insert.setTimestamp(6, Timestamp.from(T0.plusSeconds(5)));
+        insert.setString(7, "ns/repo-" + row[0]);
+        insert.executeUpdate();
+      }
+    }
+    try (ReadSide readSide = ReadSide.open(database)) {
+      Scores scores = new Scores(null, null, null, 0.42, null, null, null, 0.42);
+      assertEquals(
+          List.of(new HistoryRow(2, ModelStatus.COMPLETED, false, null, "evaluation", scores, null, T0.plusSeconds(5))), readSide.scoreHistory("11", 10));
+      assertEquals(List.of(), readSide.scoreHistory("12", 10));
+      assertNull(row(readSide, "11").scoringFingerprint());
+      assertNull(row(readSide, "11").rescore());
     }
   }
 
