@@ -50,6 +50,9 @@ const repository = (m) => `${m.repo_namespace}/${m.repo_name}`;
 const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "–");
 const dateTime = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 const statusBadge = (status) => el("span", { class: `status status-${status}` }, status);
+// A model being rescored stays COMPLETED; where its rescore stands is the status of its current attempt.
+const attemptBadge = (m) =>
+  (m.rescore && ["QUEUED", "PRECHECK", "RUNNING"].includes(m.rescore.status) ? el("span", {}, statusBadge(m.rescore.status), " rescore") : statusBadge(m.status));
 
 function progressBar(progress) {
   if (!progress) return el("span", { class: "muted" }, "–");
@@ -127,7 +130,7 @@ function renderQueue(answer) {
   const rows = answer.models.map((m) =>
     el("tr", { id: `queued-${m.model_hash}` },
       el("td", { title: m.model_hash }, repository(m)),
-      el("td", {}, statusBadge(m.status)),
+      el("td", {}, attemptBadge(m)),
       el("td", { class: "num" }, m.attempt),
       el("td", { class: "mono worker", title: m.worker }, m.worker || "–"),
       el("td", {}, progressBar(m.progress)),
@@ -151,7 +154,7 @@ function renderNodes(answer) {
             el("li", { class: "slot", "data-worker": slot.worker },
               el("span", { class: "mono" }, slot.worker.split("/").pop()), ": ",
               slot.model
-                ? [repository(slot.model), " ", statusBadge(slot.model.status), " ", progressBar(slot.model.progress)]
+                ? [repository(slot.model), " ", attemptBadge(slot.model), " ", progressBar(slot.model.progress)]
                 : el("span", { class: "muted" }, "idle"))))));
   document.getElementById("nodes").replaceChildren(...nodes);
 }
