@@ -60,8 +60,9 @@ import org.apache.pekko.pattern.StatusReply;
  * new instance after a fail-over simply carries on.
  *
  * <ul>
- *   <li>The queue: every poll reads the oldest queued models from the read side. A work-pulling
- *       producer offers them to worker slots that have asked for work.
+ *   <li>The queue: every poll reads the oldest queued models from the read side, then the oldest queued
+ *       rescores ({@link ReadSide#queuedModels}). A work-pulling producer offers them to worker slots that
+ *       have asked for work.
  *   <li>Claims: a worker claims an offered model; the entity starts a new attempt (PRECHECK) and the
  *       dispatcher grants a lease on it. Offers are only offers: a duplicate or late one is refused.
  *   <li>Leases: heartbeats and reports renew them. A lease that expires, or whose worker is gone, fails
