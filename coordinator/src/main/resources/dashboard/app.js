@@ -1,5 +1,5 @@
 // The coordinator's dashboard: polls the JSON routes and redraws in place, without reloading the page.
-// Everything shown comes from GET /leaderboard, /queue, /nodes, /weights/history, /validators and /models/{hash}[/events].
+// Everything shown comes from GET /leaderboard, /queue, /nodes, /weights/history, /validators and /models/{hash}[/events|/scores].
 "use strict";
 
 const REFRESH_MS = 2000;
@@ -50,6 +50,9 @@ const repository = (m) => `${m.repo_namespace}/${m.repo_name}`;
 const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "–");
 const dateTime = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 const statusBadge = (status) => el("span", { class: `status status-${status}` }, status);
+// A model being rescored stays COMPLETED; where its rescore stands is the status of its current attempt.
+const attemptBadge = (m) =>
+  (m.rescore && ["QUEUED", "PRECHECK", "RUNNING"].includes(m.rescore.status) ? el("span", {}, statusBadge(m.rescore.status), " rescore") : statusBadge(m.status));
 
 function progressBar(progress) {
   if (!progress) return el("span", { class: "muted" }, "–");
@@ -127,7 +130,7 @@ function renderQueue(answer) {
   const rows = answer.models.map((m) =>
     el("tr", { id: `queued-${m.model_hash}` },
       el("td", { title: m.model_hash }, repository(m)),
-      el("td", {}, statusBadge(m.status)),
+      el("td", {}, attemptBadge(m)),
       el("td", { class: "num" }, m.attempt),
       el("td", { class: "mono worker", title: m.worker }, m.worker || "–"),
       el("td", {}, progressBar(m.progress)),
@@ -151,7 +154,7 @@ function renderNodes(answer) {
             el("li", { class: "slot", "data-worker": slot.worker },
               el("span", { class: "mono" }, slot.worker.split("/").pop()), ": ",
               slot.model
-                ? [repository(slot.model), " ", statusBadge(slot.model.status), " ", progressBar(slot.model.progress)]
+                ? [repository(slot.model), " ", attemptBadge(slot.model), " ", progressBar(slot.model.progress)]
                 : el("span", { class: "muted" }, "idle"))))));
   document.getElementById("nodes").replaceChildren(...nodes);
 }
@@ -225,6 +228,7 @@ function describeEvent(type, e) {
     case "Submitted": return `submitted at block ${e.details.block}${e.duplicate_of ? ` (duplicate of ${e.duplicate_of})` : ""}`;
     case "SubmissionRefused": return `refused: ${e.reason}`;
     case "Requeued": return `queued again: ${e.reason}`;
+    case "RescoreRequested": return `rescore requested (fingerprint ${e.fingerprint}): ${e.reason}`;
     case "PrecheckStarted": return `attempt ${e.attempt} claimed by ${e.worker}: precheck`;
     case "RunningStarted": return `attempt ${e.attempt} running`;
     case "ProgressReported": return `attempt ${e.attempt}: ${e.phase} ${Math.round(e.fraction * 100)}%`;
@@ -241,7 +245,10 @@ async function renderSelectedModel() {
     section.hidden = true;
     return;
   }
-  const [record, recorded] = await Promise.all([getJson(`/models/${view.selected}`), getJson(`/models/${view.selected}/events`)]);
+  const [record, recorded, history] = await Promise.all(
+    [getJson(`/models/${view.selected}`), getJson(`/models/${view.selected}/events`),
+     // The read side may not show a model just submitted yet: no history then, rather than no view.
+     getJson(`/models/${view.selected}/scores`).catch(() => ({ scores: [] }))]);
   section.hidden = false;
   const d = record.details;
   document.getElementById("model-title").replaceChildren(`${d.repo_namespace}/${d.repo_name} `, statusBadge(record.status));
@@ -249,10 +256,15 @@ async function renderSelectedModel() {
     SCORE_KEYS.map((key) => el("tr", { "data-score": key }, el("th", {}, key.replace(/_score$/, "")), el("td", { class: "num" }, fixed(record.score[key])))));
   const failure = d.failure ? `${d.failure.category}: ${d.failure.reason}` : null;
   const facts = [["hash", d.model_hash], ["hotkey", d.hotkey], ["block", d.block], ["chat template", d.chat_template_type], ["revision", d.revision],
-    ["attempt", d.attempt], ["score source", d.score_source], ["duplicate of", d.duplicate_of], ["failure", failure],
+    ["attempt", d.attempt], ["score source", d.score_source], ["scoring fingerprint", d.scoring_fingerprint], ["duplicate of", d.duplicate_of],
+    ["failure", failure], ["rescore", d.rescore && `${d.rescore.status} (fingerprint ${d.rescore.fingerprint})${d.rescore.failure ? `: ${d.rescore.failure.reason}` : ""}`],
     ["backend", d.evaluation && d.evaluation.backend], ["submitted", dateTime(d.submitted_at)], ["updated", dateTime(d.updated_at)]];
   replaceRows(document.querySelector("#model-details tbody"),
     facts.filter(([, value]) => value !== null && value !== undefined).map(([name, value]) => el("tr", {}, el("th", {}, name), el("td", { class: "mono" }, value))));
+  replaceRows(document.querySelector("#model-history tbody"), history.scores.map((h) =>
+    el("tr", { "data-attempt": h.attempt },
+      el("td", { class: "num" }, h.attempt), el("td", {}, h.outcome + (h.rescore ? " (rescore)" : "")), el("td", { class: "mono" }, h.scoring_fingerprint || "none"),
+      el("td", { class: "num" }, h.outcome === "COMPLETED" ? fixed(h.score.total_score) : h.failure.reason), el("td", {}, dateTime(h.at)))));
   document.getElementById("timeline").replaceChildren(...recorded.events.map((entry) =>
     el("li", { class: `ev-${entry.type}`, "data-type": entry.type },
       el("time", { datetime: entry.event.at }, dateTime(entry.event.at)), describeEvent(entry.type, entry.event))));

@@ -63,7 +63,8 @@ public record CoordinatorSettings(
   public static final List<String> ROUTE_NAMES =
       List.of(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
-          "evaluate_model", "admin_results", "admin_actions", "admin_weights_fold", "model", "model_events", "model_verdicts", "dashboard", "leaderboard",
+          "evaluate_model", "admin_results", "admin_actions", "admin_weights_fold", "admin_rescore", "model", "model_events", "model_verdicts",
+          "model_scores", "dashboard", "leaderboard",
           "queue", "nodes", "weights_history", "telemetry_report", "event_report", "validators");
 
   /**

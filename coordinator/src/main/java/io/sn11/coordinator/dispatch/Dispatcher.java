@@ -60,8 +60,9 @@ import org.apache.pekko.pattern.StatusReply;
  * new instance after a fail-over simply carries on.
  *
  * <ul>
- *   <li>The queue: every poll reads the oldest queued models from the read side. A work-pulling
- *       producer offers them to worker slots that have asked for work.
+ *   <li>The queue: every poll reads the oldest queued models from the read side, then the oldest queued
+ *       rescores ({@link ReadSide#queuedModels}). A work-pulling producer offers them to worker slots that
+ *       have asked for work.
  *   <li>Claims: a worker claims an offered model; the entity starts a new attempt (PRECHECK) and the
  *       dispatcher grants a lease on it. Offers are only offers: a duplicate or late one is refused.
  *   <li>Leases: heartbeats and reports renew them. A lease that expires, or whose worker is gone, fails
@@ -327,9 +328,10 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */
   private static StatusReply<Done> answer(Report report, ModelEvaluation.State state, Throwable failure) {
     if (failure != null) return StatusReply.error("not recorded: " + failure.getMessage());
-    boolean running = state.attempt() == report.attempt() && (state.status() == ModelStatus.PRECHECK || state.status() == ModelStatus.RUNNING);
+    ModelStatus attemptStatus = state.attemptStatus();
+    boolean running = state.attempt() == report.attempt() && (attemptStatus == ModelStatus.PRECHECK || attemptStatus == ModelStatus.RUNNING);
     if (running || report.update().isFinal()) return StatusReply.ack();
-    return StatusReply.error(EvaluationWork.ATTEMPT_OVER + ": model " + report.hash() + " is " + state.status() + " at attempt " + state.attempt());
+    return StatusReply.error(EvaluationWork.ATTEMPT_OVER + ": model " + report.hash() + " is " + attemptStatus + " at attempt " + state.attempt());
   }
 
   private static Function<ActorRef<StatusReply<ModelEvaluation.State>>, ModelEvaluation.Command> entityCommand(int attempt, Update update) {

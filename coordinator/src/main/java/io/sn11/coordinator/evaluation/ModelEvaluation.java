@@ -1,6 +1,7 @@
 package io.sn11.coordinator.evaluation;
 
 import io.sn11.cluster.CborSerializable;
+import io.sn11.cluster.domain.EvaluationInfo;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
@@ -34,6 +35,11 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * scores. Every change is a persisted event; the journal is the truth that the read side and every HTTP
  * answer derive from. Results carry the attempt they belong to, so a late result of an abandoned attempt
  * is ignored rather than applied twice.
+ *
+ * <p>A rescore re-evaluates a COMPLETED model while it stays COMPLETED with its current score: the pending
+ * rescore (its own status QUEUED, PRECHECK or RUNNING in {@link State#rescore()}) runs attempts as a queued model
+ * does, and only its completion replaces the score. A rescore that fails for good leaves the score as it was
+ * and is recorded as FAILED in {@link State#rescore()}.
  */
 public final class ModelEvaluation
     extends EventSourcedBehaviorWithEnforcedReplies<ModelEvaluation.Command, ModelEvaluation.Event, ModelEvaluation.State> {
@@ -57,6 +63,17 @@ public final class ModelEvaluation
 
   /** Queue the model again (re-evaluation, or an abandoned attempt); its last scores stay visible meanwhile. */
   public record Requeue(String reason, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  /**
+   * Evaluate a COMPLETED model again, keeping its score current until the new one completes, unless its score
+   * was produced under {@code fingerprint} already ({@link #ALL_FINGERPRINTS}: whatever produced it) or a rescore
+   * is pending. {@code request} names the request, so the caller can tell from the answer whether this command
+   * queued it ({@link State#rescoredBy}). Any other model answers unchanged.
+   */
+  public record Rescore(String fingerprint, String reason, String request, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  /** The fingerprint argument of {@link Rescore} that rescores every completed model. */
+  public static final String ALL_FINGERPRINTS = "all";
 
   /** A worker takes a queued model: PRECHECK under a new attempt number. */
   public record Claim(String worker, ActorRef<StatusReply<State>> replyTo) implements Command {}
@@ -92,6 +109,9 @@ public final class ModelEvaluation
 
   public record Requeued(String reason, Instant at) implements Event {}
 
+  /** A rescore of a completed model (see {@link Rescore}); {@code request} names the request that asked for it. */
+  public record RescoreRequested(String fingerprint, String reason, String request, Instant at) implements Event {}
+
   public record PrecheckStarted(int attempt, String worker, Instant at) implements Event {}
 
   public record RunningStarted(int attempt, Instant at) implements Event {}
@@ -108,6 +128,27 @@ public final class ModelEvaluation
 
   public record Progress(String phase, double fraction) implements CborSerializable {}
 
+  /**
+   * A rescore of a COMPLETED model: its status (QUEUED, PRECHECK, RUNNING while pending; FAILED when it failed
+   * for good, kept until the next rescore or evaluation), the fingerprint it was requested for, and the model's
+   * attempt number when it was requested (its attempts are counted from there).
+   */
+  public record PendingRescore(
+      ModelStatus status, String fingerprint, String reason, String request, int sinceAttempt, Failure failure, Instant requestedAt)
+      implements CborSerializable {
+    public boolean isPending() {
+      return !status.isFinal();
+    }
+
+    PendingRescore withStatus(ModelStatus newStatus) {
+      return new PendingRescore(newStatus, fingerprint, reason, request, sinceAttempt, null, requestedAt);
+    }
+
+    PendingRescore failed(Failure why) {
+      return new PendingRescore(ModelStatus.FAILED, fingerprint, reason, request, sinceAttempt, why, requestedAt);
+    }
+  }
+
   /** Where the model stands. {@code status == null} means nobody submitted this hash. */
   public record State(
       ModelDetails details,
@@ -121,59 +162,108 @@ public final class ModelEvaluation
       String duplicateOf,
       Map<String, String> evaluationInfo,
       Instant submittedAt,
-      Instant updatedAt)
+      Instant updatedAt,
+      PendingRescore rescore)
       implements CborSerializable {
 
-    public static final State EMPTY = new State(null, null, 0, null, Scores.NONE, null, null, null, null, Map.of(), null, null);
+    public static final State EMPTY = new State(null, null, 0, null, Scores.NONE, null, null, null, null, Map.of(), null, null, null);
 
     public boolean isEmpty() {
       return status == null;
     }
 
+    public boolean rescorePending() {
+      return rescore != null && rescore.isPending();
+    }
+
+    /** Where the current attempt stands: the pending rescore's status, else the model's. */
+    public ModelStatus attemptStatus() {
+      return rescorePending() ? rescore.status() : status;
+    }
+
+    /** The fingerprint the current score was produced under; null when none was reported. */
+    public String scoringFingerprint() {
+      return evaluationInfo.get(EvaluationInfo.SCORING_FINGERPRINT);
+    }
+
+    /** Whether the request named {@code request} queued the pending rescore. */
+    public boolean rescoredBy(String request) {
+      return rescorePending() && request.equals(rescore.request());
+    }
+
     boolean is(ModelStatus candidate) {
-      return status == candidate;
+      return attemptStatus() == candidate;
+    }
+
+    /** The same state with a new status and rescore. */
+    private State with(ModelStatus newStatus, PendingRescore newRescore, Instant at) {
+      return new State(
+          details, newStatus, attempt, worker, scores, scoreSource, failure, progress, duplicateOf, evaluationInfo, submittedAt, at, newRescore);
     }
 
     State submitted(Submitted e) {
-      return new State(e.details(), ModelStatus.QUEUED, 0, null, Scores.NONE, null, null, null, e.duplicateOf(), Map.of(), e.at(), e.at());
+      return new State(e.details(), ModelStatus.QUEUED, 0, null, Scores.NONE, null, null, null, e.duplicateOf(), Map.of(), e.at(), e.at(), null);
     }
 
     State refused(SubmissionRefused e) {
       return failed(new EvaluationFailed(attempt, new Failure(e.reason(), FailureCategory.MINER), e.at()));
     }
 
+    /** A pending rescore goes back to its queue; any other model is queued again (superseding a failed rescore). */
     State requeued(Requeued e) {
-      return new State(details, ModelStatus.QUEUED, attempt, null, scores, scoreSource, null, null, duplicateOf, evaluationInfo, submittedAt, e.at());
+      State base =
+          new State(details, status, attempt, null, scores, scoreSource, null, null, duplicateOf, evaluationInfo, submittedAt, e.at(), rescore);
+      return rescorePending()
+          ? base.with(status, rescore.withStatus(ModelStatus.QUEUED), e.at())
+          : base.with(ModelStatus.QUEUED, null, e.at());
+    }
+
+    State rescoreRequested(RescoreRequested e) {
+      return with(status, new PendingRescore(ModelStatus.QUEUED, e.fingerprint(), e.reason(), e.request(), attempt, null, e.at()), e.at());
     }
 
     State precheckStarted(PrecheckStarted e) {
       return new State(
-          details, ModelStatus.PRECHECK, e.attempt(), e.worker(), scores, scoreSource, null, new Progress("precheck", 0), duplicateOf,
-          evaluationInfo, submittedAt, e.at());
+              details, status, e.attempt(), e.worker(), scores, scoreSource, null, new Progress("precheck", 0), duplicateOf,
+              evaluationInfo, submittedAt, e.at(), rescore)
+          .attemptMovedTo(ModelStatus.PRECHECK, e.at());
     }
 
     State runningStarted(RunningStarted e) {
       return new State(
-          details, ModelStatus.RUNNING, attempt, worker, scores, scoreSource, null, new Progress("running", 0), duplicateOf,
-          evaluationInfo, submittedAt, e.at());
+              details, status, attempt, worker, scores, scoreSource, null, new Progress("running", 0), duplicateOf,
+              evaluationInfo, submittedAt, e.at(), rescore)
+          .attemptMovedTo(ModelStatus.RUNNING, e.at());
+    }
+
+    /** The attempt's new status: the pending rescore's, while the model stays COMPLETED; else the model's. */
+    private State attemptMovedTo(ModelStatus newStatus, Instant at) {
+      return rescorePending() ? with(status, rescore.withStatus(newStatus), at) : with(newStatus, rescore, at);
     }
 
     State progressed(ProgressReported e) {
       return new State(
           details, status, attempt, worker, scores, scoreSource, failure, new Progress(e.phase(), e.fraction()), duplicateOf,
-          evaluationInfo, submittedAt, e.at());
+          evaluationInfo, submittedAt, e.at(), rescore);
     }
 
+    /** The new score becomes the current one; a pending rescore is over. */
     State completed(EvaluationCompleted e) {
       return new State(
           details, ModelStatus.COMPLETED, e.attempt(), worker, e.scores(), e.source(), null, null, duplicateOf, e.evaluationInfo(),
-          submittedAt, e.at());
+          submittedAt, e.at(), null);
     }
 
+    /** A failed rescore leaves the model COMPLETED with its score and records the failure on the rescore. */
     State failed(EvaluationFailed e) {
+      if (rescorePending()) {
+        return new State(
+            details, status, e.attempt(), worker, scores, scoreSource, null, null, duplicateOf, evaluationInfo, submittedAt, e.at(),
+            rescore.failed(e.failure()));
+      }
       return new State(
           details, ModelStatus.FAILED, e.attempt(), worker, scores, scoreSource, e.failure(), null, duplicateOf, evaluationInfo,
-          submittedAt, e.at());
+          submittedAt, e.at(), rescore);
     }
   }
 
@@ -248,6 +338,7 @@ public final class ModelEvaluation
         .onCommand(Submit.class, this::alreadySubmitted)
         .onCommand(Claim.class, this::claim)
         .onCommand(Requeue.class, (state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.success(state)))
+        .onCommand(Rescore.class, this::ignoreStale)
         .onCommand(RecordResult.class, this::recordResult)
         // Results while queued belong to an attempt that was abandoned: acknowledged, ignored.
         .onCommand(StartRunning.class, this::ignoreStale)
@@ -263,6 +354,7 @@ public final class ModelEvaluation
         .onCommand(Fail.class, this::fail)
         .onCommand(Complete.class, (state, cmd) -> rejectOrIgnore(state, cmd.attempt(), cmd.replyTo(), "cannot complete before precheck has passed"))
         .onCommand(Requeue.class, this::requeue)
+        .onCommand(Rescore.class, this::ignoreStale)
         .onCommand(RecordResult.class, this::recordResult)
         .onCommand(Claim.class, this::rejectClaim);
 
@@ -274,13 +366,15 @@ public final class ModelEvaluation
         .onCommand(Complete.class, this::complete)
         .onCommand(Fail.class, this::fail)
         .onCommand(Requeue.class, this::requeue)
+        .onCommand(Rescore.class, this::ignoreStale)
         .onCommand(RecordResult.class, this::recordResult)
         .onCommand(Claim.class, this::rejectClaim);
 
     builder
-        .forState(state -> state.status() != null && state.status().isFinal())
+        .forState(state -> state.status() != null && state.attemptStatus().isFinal())
         .onCommand(Submit.class, this::alreadySubmitted)
         .onCommand(Requeue.class, this::requeue)
+        .onCommand(Rescore.class, this::rescore)
         .onCommand(RecordResult.class, this::recordResult)
         .onCommand(Claim.class, this::rejectClaim)
         // A duplicate delivery of the result that finished this attempt, or a result of an older one.
@@ -311,7 +405,8 @@ public final class ModelEvaluation
   }
 
   private ReplyEffect<Event, State> rejectClaim(State state, Claim cmd) {
-    return Effect().reply(cmd.replyTo(), StatusReply.error("model " + hash + " is " + state.status() + ", not queued"));
+    String where = state.attemptStatus() + (state.rescorePending() ? " (rescore)" : "");
+    return Effect().reply(cmd.replyTo(), StatusReply.error("model " + hash + " is " + where + ", not queued"));
   }
 
   private ReplyEffect<Event, State> startRunning(State state, StartRunning cmd) {
@@ -345,15 +440,27 @@ public final class ModelEvaluation
   private ReplyEffect<Event, State> fail(State state, Fail cmd) {
     if (cmd.attempt() != state.attempt()) return ignoreStale(state, cmd);
     Failure failure = cmd.failure();
+    // A rescore gets its own maxAttempts, counted from its request.
+    String what = state.rescorePending() ? "rescore attempt " : "attempt ";
+    int spent = state.rescorePending() ? cmd.attempt() - state.rescore().sinceAttempt() : cmd.attempt();
     Event event =
-        failure.category() == FailureCategory.INFRASTRUCTURE && cmd.attempt() < maxAttempts
-            ? new Requeued("attempt " + cmd.attempt() + " of " + maxAttempts + " failed (infrastructure): " + failure.reason(), Instant.now())
+        failure.category() == FailureCategory.INFRASTRUCTURE && spent < maxAttempts
+            ? new Requeued(what + spent + " of " + maxAttempts + " failed (infrastructure): " + failure.reason(), Instant.now())
             : new EvaluationFailed(cmd.attempt(), failure, Instant.now());
     return Effect().persist(event).thenReply(cmd.replyTo(), StatusReply::success);
   }
 
   private ReplyEffect<Event, State> requeue(State state, Requeue cmd) {
     return Effect().persist(new Requeued(cmd.reason(), Instant.now())).thenReply(cmd.replyTo(), StatusReply::success);
+  }
+
+  /** Only a COMPLETED model whose score was produced under another fingerprint (or any, for {@code all}) is rescored. */
+  private ReplyEffect<Event, State> rescore(State state, Rescore cmd) {
+    boolean scoredUnderAnother = ALL_FINGERPRINTS.equals(cmd.fingerprint()) || !cmd.fingerprint().equals(state.scoringFingerprint());
+    if (state.status() != ModelStatus.COMPLETED || !scoredUnderAnother) return ignoreStale(state, cmd);
+    return Effect()
+        .persist(new RescoreRequested(cmd.fingerprint(), cmd.reason(), cmd.request(), Instant.now()))
+        .thenReply(cmd.replyTo(), StatusReply::success);
   }
 
   /** An imported result takes a fresh attempt number so that any evaluation still in flight becomes stale. */
@@ -388,6 +495,7 @@ public final class ModelEvaluation
         .onEvent(Submitted.class, State::submitted)
         .onEvent(SubmissionRefused.class, State::refused)
         .onEvent(Requeued.class, State::requeued)
+        .onEvent(RescoreRequested.class, State::rescoreRequested)
         .onEvent(PrecheckStarted.class, State::precheckStarted)
         .onEvent(RunningStarted.class, State::runningStarted)
         .onEvent(ProgressReported.class, State::progressed)

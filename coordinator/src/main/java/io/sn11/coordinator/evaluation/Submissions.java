@@ -5,7 +5,10 @@ import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.CoordinatorSettings;
 import io.sn11.coordinator.readside.ReadSide;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -84,6 +87,53 @@ public final class Submissions {
   private CompletionStage<ModelEvaluation.State> recordResultOf(ModelDetails details, HotkeySubmissions.ImportedResult result) {
     return entity(details.hash())
         .askWithStatus(replyTo -> new ModelEvaluation.RecordResult(details, result.scores(), result.source(), replyTo), timeout);
+  }
+
+  /** Models whose entities a rescore asks at once: bounds the asks in flight and each read-side page. */
+  static final int RESCORE_BATCH = 100;
+
+  /** What a rescore queued: the models' hashes in hash order, and whether more candidates remain beyond {@code limit}. */
+  public record RescoreOutcome(List<String> queued, boolean more) {}
+
+  /**
+   * Queues a rescore of up to {@code limit} COMPLETED models whose score was produced under another fingerprint
+   * than {@code fingerprint} ({@code all}: every COMPLETED model), in pages of {@link #RESCORE_BATCH} from the
+   * read side, each page's entities asked at once. Each entity decides for itself (a rescore already pending, or a
+   * score under the fingerprint, is left alone), so a repeated request queues nothing twice. Completes once every
+   * queued model's entity has persisted its rescore; fails as soon as one cannot be asked (the models queued
+   * before stay queued, and a repeated request goes on from there).
+   */
+  public CompletionStage<RescoreOutcome> rescore(String fingerprint, int limit) {
+    String request = UUID.randomUUID().toString();
+    String reason = "rescore requested by an operator for fingerprint " + fingerprint;
+    return rescoreFrom(fingerprint, reason, request, "", limit, new ArrayList<>());
+  }
+
+  private CompletionStage<RescoreOutcome> rescoreFrom(
+      String fingerprint, String reason, String request, String afterHash, int limit, List<String> queued) {
+    int wanted = limit - queued.size();
+    if (wanted == 0) {
+      return onReadSide(() -> readSide.rescoreCandidates(fingerprint, afterHash, 1)).thenApply(rest -> new RescoreOutcome(queued, !rest.isEmpty()));
+    }
+    return onReadSide(() -> readSide.rescoreCandidates(fingerprint, afterHash, Math.min(RESCORE_BATCH, wanted)))
+        .thenCompose(
+            page -> {
+              if (page.isEmpty()) return CompletableFuture.completedFuture(new RescoreOutcome(queued, false));
+              List<CompletableFuture<ModelEvaluation.State>> asks =
+                  page.stream()
+                      .map(
+                          hash ->
+                              entity(hash)
+                                  .<ModelEvaluation.State>askWithStatus(replyTo -> new ModelEvaluation.Rescore(fingerprint, reason, request, replyTo), timeout)
+                                  .toCompletableFuture())
+                      .toList();
+              return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+                  .thenCompose(
+                      allAnswered -> {
+                        for (int i = 0; i < page.size(); i++) if (asks.get(i).join().rescoredBy(request)) queued.add(page.get(i));
+                        return rescoreFrom(fingerprint, reason, request, page.getLast(), limit, queued);
+                      });
+            });
   }
 
   /** What the hotkeys' entities need: the read side's memory of a hotkey, and the models' entities. */

@@ -17,6 +17,7 @@ import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.registry.MinerRegistration;
 import io.sn11.coordinator.weights.WeightsService;
+import java.util.List;
 import java.util.Map;
 import java.time.Duration;
 import java.time.Instant;
@@ -106,6 +107,9 @@ public final class HttpApi extends ApiDirectives {
                     PathMatchers.segment("admin").slash("weights").slash("fold"),
                     () -> limited("admin_weights_fold", () -> withDatabase(post(() -> admin("admin_weights_fold", () -> withBody(body -> ok(weightsRequests.fold(body)))))))),
                 path(
+                    PathMatchers.segment("admin").slash("rescore"),
+                    () -> limited("admin_rescore", () -> withDatabase(post(() -> subnetAdmin("admin_rescore", this::rescore))))),
+                path(
                     PathMatchers.segment("admin").slash("actions"),
                     () -> limited("admin_actions", () -> withDatabase(get(() -> admin("admin_actions", () -> parameterMap(query -> respond(() -> adminActions(query)))))))),
                 pathSingleSlash(() -> limited("dashboard", () -> get(() -> getFromResource("dashboard/index.html")))),
@@ -120,6 +124,9 @@ public final class HttpApi extends ApiDirectives {
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("events"),
                     hash -> limited("model_events", () -> withDatabase(get(() -> respond(() -> events(hash)))))),
+                path(
+                    PathMatchers.segment("models").slash(PathMatchers.segment()).slash("scores"),
+                    hash -> limited("model_scores", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> scoreHistory(hash, query))))))),
                 path(
                     PathMatchers.segment("models").slash(PathMatchers.segment()).slash("verdicts"),
                     hash -> limited("model_verdicts", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> verdicts(hash, query)))))))));
@@ -232,6 +239,30 @@ public final class HttpApi extends ApiDirectives {
       java.util.Set.of(
           "model_size_score", "qualitative_score", "latency_score", "total_score", "coherence_score", "creativity_score", "post_eval_score", "judge_score");
 
+  private static final int DEFAULT_RESCORE_LIMIT = 1000;
+  private static final int MAX_RESCORE_LIMIT = 10_000;
+
+  /**
+   * Queues a rescore of the COMPLETED models scored under another fingerprint than the body's {@code fingerprint}
+   * ({@code all}: of every COMPLETED model), at most {@code limit} of them; answers which were queued and whether
+   * more remain (a further request queues the next ones).
+   */
+  private CompletionStage<HttpResponse> rescore(JsonNode body) {
+    RequestFields fields = RequestFields.ofJson(body);
+    String fingerprint = fields.fingerprint("fingerprint");
+    Long limit = fields.optionalLongInRange("limit", 1, MAX_RESCORE_LIMIT);
+    fields.rejectUnknown();
+    return submissions
+        .rescore(fingerprint, limit == null ? DEFAULT_RESCORE_LIMIT : limit.intValue())
+        .thenApply(
+            outcome -> {
+              ObjectNode answer = mapper.createObjectNode().put("fingerprint", fingerprint).put("queued", outcome.queued().size());
+              outcome.queued().forEach(answer.putArray("hashes")::add);
+              answer.put("more", outcome.more());
+              return json(StatusCodes.OK, answer);
+            });
+  }
+
   private CompletionStage<HttpResponse> adminActions(Map<String, String> query) {
     Long limit = RequestFields.ofQuery(query).optionalLongInRange("limit", 1, 1000);
     return blocking(() -> readSide.adminActions(limit == null ? 100 : limit.intValue()))
@@ -279,8 +310,10 @@ public final class HttpApi extends ApiDirectives {
 
   /** Models by total score, best first, with how many models are in each status. */
   private CompletionStage<HttpResponse> leaderboard(Map<String, String> query) {
-    int limit = listLimit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
-    return blocking(() -> Map.entry(readSide.leaderboard(limit), readSide.modelsByStatus()))
+    RequestFields fields = RequestFields.ofQuery(query);
+    String fingerprint = fields.optionalFingerprint("fingerprint");
+    int limit = listLimit(fields, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return blocking(() -> Map.entry(fingerprint == null ? readSide.leaderboard(limit) : readSide.leaderboard(limit, fingerprint), readSide.modelsByStatus()))
         .thenApply(
             found -> {
               ObjectNode answer = mapper.createObjectNode();
@@ -339,10 +372,26 @@ public final class HttpApi extends ApiDirectives {
 
   /** The {@code limit} query parameter of a list (the only parameter lists take). */
   private static int listLimit(Map<String, String> query, int defaultLimit, int maxLimit) {
-    RequestFields fields = RequestFields.ofQuery(query);
+    return listLimit(RequestFields.ofQuery(query), defaultLimit, maxLimit);
+  }
+
+  /** The {@code limit} parameter of a list, read last: any parameter not read before is refused. */
+  private static int listLimit(RequestFields fields, int defaultLimit, int maxLimit) {
     Long limit = fields.optionalLongInRange("limit", 1, maxLimit);
     fields.rejectUnknown();
     return limit == null ? defaultLimit : limit.intValue();
+  }
+
+  /** Every result of the model (completed or failed for good) with its fingerprint, newest first; 404 when nobody submitted it. */
+  private CompletionStage<HttpResponse> scoreHistory(String segment, Map<String, String> query) {
+    String hash = pathHash(segment);
+    int limit = listLimit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return blocking(() -> readSide.model(hash).isEmpty() ? Optional.<List<ReadSide.HistoryRow>>empty() : Optional.of(readSide.scoreHistory(hash, limit)))
+        .thenApply(
+            history -> {
+              if (history.isEmpty()) throw ApiException.notFound("no model with hash " + hash + " was submitted");
+              return json(StatusCodes.OK, mapper.createObjectNode().put("hash", hash).set("scores", views.scoreHistory(history.get())));
+            });
   }
 
   /** The judge's verdicts of the model's latest judged attempt, a page at a time (page from 1). */

@@ -3,6 +3,7 @@ package io.sn11.coordinator.http;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
@@ -35,13 +36,7 @@ final class JsonViews {
     details.put("attempt", state.attempt());
     details.put("score_source", state.scoreSource());
     details.put("duplicate_of", state.duplicateOf());
-    if (state.failure() == null) {
-      details.putNull("failure");
-    } else {
-      ObjectNode failure = details.putObject("failure");
-      failure.put("reason", state.failure().reason());
-      failure.put("category", state.failure().category().wireName());
-    }
+    putFailure(details, state.failure());
     if (state.progress() == null) {
       details.putNull("progress");
     } else {
@@ -51,6 +46,15 @@ final class JsonViews {
     }
     ObjectNode evaluation = details.putObject("evaluation");
     state.evaluationInfo().forEach(evaluation::put);
+    details.put("scoring_fingerprint", state.scoringFingerprint());
+    ModelEvaluation.PendingRescore rescore = state.rescore();
+    if (rescore == null) {
+      details.putNull("rescore");
+    } else {
+      ObjectNode r = details.putObject("rescore");
+      r.put("status", rescore.status().name()).put("fingerprint", rescore.fingerprint()).put("requested_at", timestamp(rescore.requestedAt()));
+      putFailure(r, rescore.failure());
+    }
     details.put("submitted_at", timestamp(state.submittedAt()));
     details.put("updated_at", timestamp(state.updatedAt()));
     node.set("details", details);
@@ -194,7 +198,16 @@ final class JsonViews {
     row.put("duplicate_of", m.duplicateOf());
     row.put("failure_reason", m.failure() == null ? null : m.failure().reason());
     row.put("failure_category", m.failure() == null ? null : m.failure().category().wireName());
-    boolean evaluating = m.status() == ModelStatus.PRECHECK || m.status() == ModelStatus.RUNNING;
+    row.put("scoring_fingerprint", m.scoringFingerprint());
+    if (m.rescore() == null) {
+      row.putNull("rescore");
+    } else {
+      ObjectNode r = row.putObject("rescore");
+      r.put("status", m.rescore().status().name()).put("fingerprint", m.rescore().fingerprint()).put("requested_at", timestamp(m.rescore().requestedAt()));
+      putFailure(r, m.rescore().failure());
+    }
+    // A model being rescored stays COMPLETED; its rescore's attempt is the one evaluating.
+    boolean evaluating = m.attemptStatus() == ModelStatus.PRECHECK || m.attemptStatus() == ModelStatus.RUNNING;
     // Worker and progress belong to the current attempt only: a queued or finished model has neither.
     row.put("worker", evaluating ? m.worker() : null);
     if (evaluating && m.progress() != null) {
@@ -205,6 +218,28 @@ final class JsonViews {
     row.put("submitted_at", timestamp(m.submittedAt()));
     row.put("updated_at", timestamp(m.updatedAt()));
     return row;
+  }
+
+  /** A model's results, newest first: the history route and the dashboard's model view. */
+  ArrayNode scoreHistory(List<ReadSide.HistoryRow> history) {
+    ArrayNode rows = mapper.createArrayNode();
+    for (ReadSide.HistoryRow h : history) {
+      ObjectNode row = rows.addObject().put("attempt", h.attempt()).put("outcome", h.outcome().name()).put("rescore", h.rescore());
+      row.put("scoring_fingerprint", h.scoringFingerprint()).put("source", h.source());
+      row.set("score", scores(h.scores()));
+      putFailure(row, h.failure());
+      row.put("at", timestamp(h.at()));
+    }
+    return rows;
+  }
+
+  /** {@code failure: {reason, category}}, or null. */
+  private static void putFailure(ObjectNode node, Failure failure) {
+    if (failure == null) {
+      node.putNull("failure");
+    } else {
+      node.putObject("failure").put("reason", failure.reason()).put("category", failure.category().wireName());
+    }
   }
 
   ArrayNode modelRows(List<ModelRow> models) {

@@ -135,6 +135,18 @@ final class RequestFields {
     return value;
   }
 
+  /** What a scoring fingerprint may look like: letters, digits and {@code . _ : + -}, at most 128. */
+  private static final Pattern FINGERPRINT = Pattern.compile("[A-Za-z0-9._:+-]{1,128}");
+
+  /** A scoring fingerprint (or {@code all}, which no node reports). */
+  String fingerprint(String field) {
+    return matching(field, FINGERPRINT, "a scoring fingerprint: 1-128 letters, digits, '.', '_', ':', '+' or '-'");
+  }
+
+  String optionalFingerprint(String field) {
+    return optionalMatching(field, FINGERPRINT, "a scoring fingerprint: 1-128 letters, digits, '.', '_', ':', '+' or '-'");
+  }
+
   String revision(String field) {
     return optionalMatching(field, REVISION, "1-128 letters, digits, '.', '_', '/' or '-'");
   }

@@ -2,13 +2,17 @@ package io.sn11.coordinator.readside;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
+import io.sn11.cluster.domain.Scores;
 import io.sn11.coordinator.CoordinatorSettings;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -146,9 +150,20 @@ public final class ReadSide implements AutoCloseable {
   /** A model's status and attempt number, as the dispatcher needs them. */
   public record AttemptRow(String hash, ModelStatus status, int attempt) {}
 
-  /** Up to {@code limit} queued models, oldest submission first. */
+  /** SQL: where the current attempt stands, a pending rescore's status or else the model's (see {@link ModelRow#attemptStatus()}). */
+  private static final String ATTEMPT_STATUS = "CASE WHEN " + ReadSideProjection.RESCORE_PENDING + " THEN rescore_status ELSE status END";
+
+  /**
+   * Up to {@code limit} models waiting for an evaluation: queued models, oldest submission first, then models
+   * with a queued rescore, oldest request first. New models come first: they have no score at all, while a
+   * model being rescored keeps a valid score until its rescore completes.
+   */
   public List<AttemptRow> queuedModels(int limit) throws SQLException {
-    return attempts("WHERE status = 'QUEUED' ORDER BY submitted_at, hash", limit);
+    List<AttemptRow> queued = new ArrayList<>(attempts("WHERE status = 'QUEUED' ORDER BY submitted_at, hash", limit));
+    if (queued.size() < limit) {
+      queued.addAll(attempts("WHERE rescore_status = 'QUEUED' ORDER BY rescore_requested_at, hash", limit - queued.size()));
+    }
+    return queued;
   }
 
   /** How many models are in each status (statuses without models are absent). */
@@ -162,19 +177,21 @@ public final class ReadSide implements AutoCloseable {
     }
   }
 
-  /** Every model in precheck or running: the attempts that some worker should be holding a lease on. */
+  /** Every model (or pending rescore) in precheck or running: the attempts that some worker should be holding a lease on. */
   public List<AttemptRow> activeAttempts() throws SQLException {
-    return attempts("WHERE status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);
+    return attempts("WHERE status IN ('PRECHECK', 'RUNNING') OR rescore_status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);
   }
 
+  /** The attempts of the models matching {@code condition}, each with where its current attempt stands. */
   private List<AttemptRow> attempts(String condition, int limit) throws SQLException {
     try (Connection connection = dataSource.getConnection();
-        PreparedStatement statement = connection.prepareStatement("SELECT hash, status, attempt FROM model_record " + condition)) {
+        PreparedStatement statement =
+            connection.prepareStatement("SELECT hash, " + ATTEMPT_STATUS + " AS attempt_status, attempt FROM model_record " + condition)) {
       statement.setMaxRows(limit);
       try (ResultSet rows = statement.executeQuery()) {
         List<AttemptRow> result = new ArrayList<>();
         while (rows.next()) {
-          result.add(new AttemptRow(rows.getString("hash"), ModelStatus.valueOf(rows.getString("status")), rows.getInt("attempt")));
+          result.add(new AttemptRow(rows.getString("hash"), ModelStatus.valueOf(rows.getString("attempt_status")), rows.getInt("attempt")));
         }
         return result;
       }
@@ -356,18 +373,81 @@ public final class ReadSide implements AutoCloseable {
     return query(ModelRow.SELECT + " ORDER BY total_score DESC NULLS LAST, submitted_at, hash", limit);
   }
 
-  /** Up to {@code limit} models waiting or being evaluated: running first, then in precheck, then queued; oldest first. */
+  /** As {@link #leaderboard(int)}, only the models whose current score was produced under {@code fingerprint}. */
+  public List<ModelRow> leaderboard(int limit, String fingerprint) throws SQLException {
+    return query(ModelRow.SELECT + " WHERE scoring_fingerprint = ? ORDER BY total_score DESC NULLS LAST, submitted_at, hash", limit, fingerprint);
+  }
+
+  /**
+   * Up to {@code limit} models waiting or being evaluated (pending rescores included): running first, then in
+   * precheck, then queued; oldest first.
+   */
   public List<ModelRow> pipeline(int limit) throws SQLException {
     return query(
         ModelRow.SELECT
-            + " WHERE status IN ('QUEUED', 'PRECHECK', 'RUNNING')"
-            + " ORDER BY CASE status WHEN 'RUNNING' THEN 0 WHEN 'PRECHECK' THEN 1 ELSE 2 END, submitted_at, hash",
+            + " WHERE status IN ('QUEUED', 'PRECHECK', 'RUNNING') OR " + ReadSideProjection.RESCORE_PENDING
+            + " ORDER BY CASE " + ATTEMPT_STATUS + " WHEN 'RUNNING' THEN 0 WHEN 'PRECHECK' THEN 1 ELSE 2 END, submitted_at, hash",
         limit);
   }
 
-  /** Every model in precheck or running, with the worker holding its attempt. */
+  /** Every model (or pending rescore) in precheck or running, with the worker holding its attempt. */
   public List<ModelRow> evaluating() throws SQLException {
-    return query(ModelRow.SELECT + " WHERE status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);
+    return query(ModelRow.SELECT + " WHERE status IN ('PRECHECK', 'RUNNING') OR rescore_status IN ('PRECHECK', 'RUNNING') ORDER BY hash", 0);
+  }
+
+  /**
+   * Up to {@code limit} COMPLETED models without a pending rescore whose score was produced under another
+   * fingerprint than {@code fingerprint} (or under none; {@code all}: any), after {@code afterHash} in hash
+   * order: one page of a rescore's candidates. The models' entities decide for good.
+   */
+  public List<String> rescoreCandidates(String fingerprint, String afterHash, int limit) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT hash FROM model_record WHERE status = 'COMPLETED' AND (rescore_status IS NULL OR NOT " + ReadSideProjection.RESCORE_PENDING + ")"
+                    + " AND (? OR scoring_fingerprint IS NULL OR scoring_fingerprint <> ?) AND hash > ? ORDER BY hash")) {
+      statement.setBoolean(1, ALL_FINGERPRINTS.equals(fingerprint));
+      statement.setString(2, fingerprint);
+      statement.setString(3, afterHash);
+      statement.setMaxRows(limit);
+      try (ResultSet rows = statement.executeQuery()) {
+        List<String> hashes = new ArrayList<>();
+        while (rows.next()) hashes.add(rows.getString(1));
+        return hashes;
+      }
+    }
+  }
+
+  /** The fingerprint argument of {@link #rescoreCandidates} for every completed model. */
+  public static final String ALL_FINGERPRINTS = ModelEvaluation.ALL_FINGERPRINTS;
+
+  /** One result in a model's history: completed with scores, or failed with why. */
+  public record HistoryRow(
+      int attempt, ModelStatus outcome, boolean rescore, String scoringFingerprint, String source, Scores scores,
+      Failure failure, Instant at) {}
+
+  /** The latest {@code limit} results of the model, newest first. */
+  public List<HistoryRow> scoreHistory(String hash, int limit) throws SQLException {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT attempt, outcome, rescore, scoring_fingerprint, source, model_size_score, qualitative_score, latency_score, total_score,"
+                    + " coherence_score, creativity_score, post_eval_score, judge_score, failure_reason, failure_category, at"
+                    + " FROM score_history WHERE hash = ? ORDER BY attempt DESC")) {
+      statement.setString(1, hash);
+      statement.setMaxRows(limit);
+      try (ResultSet rows = statement.executeQuery()) {
+        List<HistoryRow> history = new ArrayList<>();
+        while (rows.next()) {
+          history.add(
+              new HistoryRow(
+                  rows.getInt("attempt"), ModelStatus.valueOf(rows.getString("outcome")), rows.getBoolean("rescore"),
+                  rows.getString("scoring_fingerprint"), rows.getString("source"), ModelRow.scores(rows, ""),
+                  ModelRow.failure(rows.getString("failure_reason"), rows.getString("failure_category")), rows.getTimestamp("at").toInstant()));
+        }
+        return history;
+      }
+    }
   }
 
   private Optional<ModelRow> queryOne(String sql, Object... parameters) throws SQLException {

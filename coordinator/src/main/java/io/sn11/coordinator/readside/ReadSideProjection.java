@@ -1,5 +1,6 @@
 package io.sn11.coordinator.readside;
 
+import io.sn11.cluster.domain.EvaluationInfo;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
@@ -14,6 +15,7 @@ import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.registry.MinerRegistration;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -71,7 +73,8 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
   /** Verdicts are stored as the API shows them: snake_case JSON. */
   private static final ObjectMapper VERDICT_JSON = CoordinatorRole.jsonMapper();
 
-  private static void apply(Connection connection, String persistenceId, Object event) throws SQLException {
+  /** Applies one event of the entity {@code persistenceId} to the tables (package-private for the read side's storage tests). */
+  static void apply(Connection connection, String persistenceId, Object event) throws SQLException {
     String hash = persistenceId.substring(persistenceId.indexOf('|') + 1);
     if (event instanceof ModelEvaluation.Submitted e) {
       insertModel(connection, e.details(), e.duplicateOf(), e.at());
@@ -79,13 +82,23 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
       update(connection, hash, e.at(), "status = ?, accepted = FALSE", ModelStatus.FAILED.name());
       setFailure(connection, hash, new Failure(e.reason(), FailureCategory.MINER));
     } else if (event instanceof ModelEvaluation.Requeued e) {
-      update(connection, hash, e.at(), "status = ?, failure_reason = NULL, failure_category = NULL", ModelStatus.QUEUED.name());
+      // A pending rescore goes back to its queue; any other model is queued again, ending a failed rescore.
+      update(
+          connection, hash, e.at(),
+          "status = CASE WHEN " + RESCORE_PENDING + " THEN status ELSE 'QUEUED' END,"
+              + " rescore_status = CASE WHEN " + RESCORE_PENDING + " THEN 'QUEUED' ELSE NULL END, failure_reason = NULL, failure_category = NULL");
+    } else if (event instanceof ModelEvaluation.RescoreRequested e) {
+      update(
+          connection, hash, e.at(),
+          "rescore_status = 'QUEUED', rescore_fingerprint = ?, rescore_requested_at = ?, rescore_failure_reason = NULL, rescore_failure_category = NULL",
+          e.fingerprint(), Timestamp.from(e.at()));
     } else if (event instanceof ModelEvaluation.PrecheckStarted e) {
       update(
-          connection, hash, e.at(), "status = ?, attempt = ?, worker = ?, progress_phase = 'precheck', progress_fraction = 0",
-          ModelStatus.PRECHECK.name(), e.attempt(), e.worker());
+          connection, hash, e.at(),
+          attemptMovedTo(ModelStatus.PRECHECK) + ", attempt = ?, worker = ?, progress_phase = 'precheck', progress_fraction = 0",
+          e.attempt(), e.worker());
     } else if (event instanceof ModelEvaluation.RunningStarted e) {
-      update(connection, hash, e.at(), "status = ?", ModelStatus.RUNNING.name());
+      update(connection, hash, e.at(), attemptMovedTo(ModelStatus.RUNNING));
     } else if (event instanceof ModelEvaluation.ProgressReported e) {
       update(connection, hash, e.at(), "attempt = ?, progress_phase = ?, progress_fraction = ?", e.attempt(), e.phase(), e.fraction());
     } else if (event instanceof ModelEvaluation.EvaluationCompleted e) {
@@ -93,8 +106,7 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
     } else if (event instanceof ModelEvaluation.VerdictsRecorded e) {
       replaceVerdicts(connection, hash, e);
     } else if (event instanceof ModelEvaluation.EvaluationFailed e) {
-      update(connection, hash, e.at(), "status = ?, attempt = ?", ModelStatus.FAILED.name(), e.attempt());
-      setFailure(connection, hash, e.failure());
+      failed(connection, hash, e);
     } else if (event instanceof MinerRegistration.MinerUpdated e) {
       upsertRegistry(connection, e);
     }
@@ -123,17 +135,81 @@ public final class ReadSideProjection extends JdbcHandler<EventEnvelope<Object>,
     }
   }
 
+  /** SQL: the row's rescore is pending (its status QUEUED, PRECHECK or RUNNING; the model stays COMPLETED meanwhile). */
+  static final String RESCORE_PENDING = "rescore_status IN ('QUEUED', 'PRECHECK', 'RUNNING')";
+
+  /** The assignments that move the current attempt to {@code status}: a pending rescore's, else the model's. */
+  private static String attemptMovedTo(ModelStatus status) {
+    String value = "'" + status.name() + "'";
+    return "status = CASE WHEN " + RESCORE_PENDING + " THEN status ELSE " + value + " END,"
+        + " rescore_status = CASE WHEN " + RESCORE_PENDING + " THEN " + value + " ELSE rescore_status END";
+  }
+
+  /** The new score becomes current and a pending rescore is over; the result joins the model's history. */
   private static void completed(Connection connection, String hash, ModelEvaluation.EvaluationCompleted e) throws SQLException {
+    boolean rescore = rescorePending(connection, hash) && ModelEvaluation.EVALUATION_SOURCE.equals(e.source());
+    String fingerprint = e.evaluationInfo().get(EvaluationInfo.SCORING_FINGERPRINT);
     Scores s = e.scores();
     update(
         connection, hash, e.at(),
         "status = ?, attempt = ?, score_source = ?, failure_reason = NULL, failure_category = NULL, content_hash = COALESCE(?, content_hash),"
             + " model_size_score = ?, qualitative_score = ?, latency_score = ?, total_score = ?, coherence_score = ?,"
-            + " creativity_score = ?, post_eval_score = ?, judge_score = ?",
+            + " creativity_score = ?, post_eval_score = ?, judge_score = ?, scoring_fingerprint = ?, rescore_status = NULL",
         ModelStatus.COMPLETED.name(), e.attempt(), e.source(), e.evaluationInfo().get("content_hash"),
         s.modelSizeScore(), s.qualitativeScore(), s.latencyScore(), s.totalScore(), s.coherenceScore(), s.creativityScore(),
-        s.postEvalScore(), s.judgeScore());
+        s.postEvalScore(), s.judgeScore(), fingerprint);
+    recordHistory(connection, hash, e.attempt(), ModelStatus.COMPLETED, rescore, fingerprint, e.source(), s, null, e.at());
   }
+
+  /** A failed rescore leaves the model COMPLETED with its score; any other failure is the model's. Both join the history. */
+  private static void failed(Connection connection, String hash, ModelEvaluation.EvaluationFailed e) throws SQLException {
+    boolean rescore = rescorePending(connection, hash);
+    if (rescore) {
+      update(
+          connection, hash, e.at(), "rescore_status = ?, attempt = ?, rescore_failure_reason = ?, rescore_failure_category = ?",
+          ModelStatus.FAILED.name(), e.attempt(), e.failure().reason(), e.failure().category().wireName());
+    } else {
+      update(connection, hash, e.at(), "status = ?, attempt = ?", ModelStatus.FAILED.name(), e.attempt());
+      setFailure(connection, hash, e.failure());
+    }
+    recordHistory(connection, hash, e.attempt(), ModelStatus.FAILED, rescore, null, null, Scores.NONE, e.failure(), e.at());
+  }
+
+  private static boolean rescorePending(Connection connection, String hash) throws SQLException {
+    try (PreparedStatement query = connection.prepareStatement("SELECT COUNT(*) FROM model_record WHERE hash = ? AND " + RESCORE_PENDING)) {
+      query.setString(1, hash);
+      try (ResultSet rows = query.executeQuery()) {
+        return rows.next() && rows.getInt(1) > 0;
+      }
+    }
+  }
+
+  /** One row per attempt: an attempt seen again (a replay) replaces its row. */
+  private static void recordHistory(
+      Connection connection, String hash, int attempt, ModelStatus outcome, boolean rescore, String fingerprint, String source, Scores s,
+      Failure failure, Instant at)
+      throws SQLException {
+    try (PreparedStatement delete = connection.prepareStatement("DELETE FROM score_history WHERE hash = ? AND attempt = ?")) {
+      delete.setString(1, hash);
+      delete.setInt(2, attempt);
+      delete.executeUpdate();
+    }
+    try (PreparedStatement insert =
+        connection.prepareStatement(
+            "INSERT INTO score_history (hash, attempt, outcome, rescore, scoring_fingerprint, source, model_size_score, qualitative_score,"
+                + " latency_score, total_score, coherence_score, creativity_score, post_eval_score, judge_score, failure_reason,"
+                + " failure_category, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      Object[] values = {
+        hash, attempt, outcome.name(), rescore, fingerprint, source, s.modelSizeScore(), s.qualitativeScore(), s.latencyScore(),
+        s.totalScore(), s.coherenceScore(), s.creativityScore(), s.postEvalScore(), s.judgeScore(),
+        failure == null ? null : failure.reason(), failure == null ? null : failure.category().wireName(), Timestamp.from(at)
+      };
+      // setObject(null) leaves the type to the database, as in update().
+      for (int i = 0; i < values.length; i++) insert.setObject(i + 1, values[i]);
+      insert.executeUpdate();
+    }
+  }
+
 
   /** The latest judged attempt replaces the verdicts of earlier ones. */
   private static void replaceVerdicts(Connection connection, String hash, ModelEvaluation.VerdictsRecorded e) throws SQLException {
