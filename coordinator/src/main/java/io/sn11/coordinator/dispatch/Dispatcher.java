@@ -69,6 +69,11 @@ import org.apache.pekko.pattern.StatusReply;
  *       attempts are spent. Attempts in PRECHECK or RUNNING that nobody holds a lease on (after a
  *       fail-over) get one lease timeout for their worker to speak up.
  *   <li>Reports: progress and results go to the entity, and are acknowledged once it has recorded them.
+ *   <li>The scoring fingerprint: work is offered only to the slots of gpu-nodes with the required fingerprint (the
+ *       producer works on that fingerprint's key, started once {@link ScoringVersion} knows it: configured, recorded,
+ *       or adopted from the first gpu-node that describes itself). A claim or a result carrying another fingerprint is
+ *       refused and recorded in the model's journal: a refused result fails its attempt as infrastructure, so the
+ *       model is queued again for a matching node.
  * </ul>
  */
 public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
@@ -91,6 +96,13 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private record Claimed(Claim claim, ModelEvaluation.State state, Throwable refusal) implements Command {}
 
   private record WorkerGone(ActorRef<?> worker) implements Command {}
+
+  /** What {@link ScoringVersion} requires, or that it could not be asked (null state). */
+  private record VersionAnswered(ScoringVersion.State state) implements Command {}
+
+  private record NodesListed(Receptionist.Listing listing) implements Command {}
+
+  private record NodeDescribed(EvaluationWork.NodeDescription description, String node) implements Command {}
 
   private record ClaimedAttempt(int attempt, Instant at) {}
 
@@ -137,6 +149,16 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private final Set<ActorRef<?>> watched = new HashSet<>();
   private boolean polling;
 
+  private final String configuredFingerprint;
+  /** The id of the fingerprint work must be scored under; null until {@link ScoringVersion} has told it. */
+  private String required;
+  /** Whether {@link ScoringVersion} has answered since this dispatcher started (until then nothing is adopted). */
+  private boolean versionRead;
+  /** A question to {@link ScoringVersion} or a gpu-node is in flight. */
+  private boolean asking;
+  /** The gpu-nodes' describing actors, in the order they were first listed: the first is adopted from. */
+  private final Set<ActorRef<EvaluationWork.NodeCommand>> gpuNodes = new java.util.LinkedHashSet<>();
+
   @SuppressWarnings("unchecked")
   private Dispatcher(
       ActorContext<Command> context,
@@ -154,19 +176,30 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     this.clock = clock;
     this.sharding = ClusterSharding.get(context.getSystem());
     this.metrics = Sn11Metrics.get(context.getSystem());
+    this.configuredFingerprint = settings.requiredFingerprint();
 
-    // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
-    ActorRef<WorkPullingProducerController.Command<Job>> producer =
-        context.spawn(
-            WorkPullingProducerController.create(Job.class, "evaluation-jobs-" + UUID.randomUUID(), EvaluationWork.WORKER_KEY, Optional.empty()),
-            "jobs");
-    ActorRef<WorkPullingProducerController.RequestNext<Job>> wanted =
-        context.messageAdapter((Class<WorkPullingProducerController.RequestNext<Job>>) (Class<?>) WorkPullingProducerController.RequestNext.class, WorkWanted::new);
-    producer.tell(new WorkPullingProducerController.Start<>(wanted));
-
+    context
+        .getSystem()
+        .receptionist()
+        .tell(Receptionist.subscribe(EvaluationWork.GPU_NODES_KEY, context.messageAdapter(Receptionist.Listing.class, NodesListed::new)));
     ActorRef<DispatcherCommand> workerFacing = context.messageAdapter(DispatcherCommand.class, FromWorker::new);
     context.getSystem().receptionist().tell(Receptionist.register(EvaluationWork.DISPATCHER_KEY, workerFacing));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, dispatch.pollInterval());
+  }
+
+  /** Offers work to the slots of the required fingerprint, from now on. */
+  @SuppressWarnings("unchecked")
+  private void startProducer() {
+    // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
+    ActorRef<WorkPullingProducerController.Command<Job>> producer =
+        getContext()
+            .spawn(
+                WorkPullingProducerController.create(Job.class, "evaluation-jobs-" + UUID.randomUUID(), EvaluationWork.workerKey(required), Optional.empty()),
+                "jobs");
+    ActorRef<WorkPullingProducerController.RequestNext<Job>> wanted =
+        getContext()
+            .messageAdapter((Class<WorkPullingProducerController.RequestNext<Job>>) (Class<?>) WorkPullingProducerController.RequestNext.class, WorkWanted::new);
+    producer.tell(new WorkPullingProducerController.Start<>(wanted));
   }
 
   @Override
@@ -179,12 +212,16 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(Claimed.class, this::onClaimed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
+        .onMessage(VersionAnswered.class, this::onVersionAnswered)
+        .onMessage(NodesListed.class, this::onNodesListed)
+        .onMessage(NodeDescribed.class, this::onNodeDescribed)
         .build();
   }
 
   // ---- the queue --------------------------------------------------------------------------------
 
   private Behavior<Command> onTick() {
+    if (required == null) learnRequired();
     Instant now = clock.instant();
     List.copyOf(leases.entrySet()).forEach(entry -> {
       if (entry.getValue().expiresAt().isBefore(now)) {
@@ -280,6 +317,13 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private void claim(Claim claim) {
     offered.remove(claim.hash());
     queue.remove(claim.hash());
+    if (required == null || !required.equals(claim.fingerprint())) {
+      String reason = "claim refused: worker " + claim.worker() + " scores under fingerprint " + claim.fingerprint() + ", required " + required;
+      refused("claim", claim.hash(), reason);
+      claim.replyTo().tell(StatusReply.error(reason));
+      askEntity(claim.hash(), replyTo -> new ModelEvaluation.RefuseClaim(claim.worker(), reason, replyTo));
+      return;
+    }
     getContext()
         .pipeToSelf(
             askEntity(claim.hash(), replyTo -> new ModelEvaluation.Claim(claim.worker(), replyTo)),
@@ -311,6 +355,10 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   }
 
   private void report(Report report) {
+    if (report.update().isFinal() && (required == null || !required.equals(report.fingerprint()))) {
+      refuseResult(report);
+      return;
+    }
     Lease lease = leases.get(report.hash());
     if (report.update().isFinal()) {
       if (lease != null && lease.attempt() == report.attempt()) {
@@ -322,6 +370,94 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     }
     askEntity(report.hash(), entityCommand(report.attempt(), report.update()))
         .whenComplete((state, failure) -> report.replyTo().tell(answer(report, state, failure)));
+  }
+
+  /**
+   * A result scored under another fingerprint than the required one: its attempt fails as ours (infrastructure), so
+   * the model is queued again for a matching node; the worker is told it was recorded, and moves on.
+   */
+  private void refuseResult(Report report) {
+    String reason = "result refused: scored under fingerprint " + report.fingerprint() + ", required " + required;
+    refused("result", report.hash(), reason);
+    Lease lease = leases.get(report.hash());
+    if (lease != null && lease.attempt() == report.attempt()) {
+      leases.remove(report.hash());
+      metrics.evaluations.labelValues("failed", FailureCategory.INFRASTRUCTURE.wireName()).inc();
+    }
+    Failed refusal = new Failed(new Failure(reason, FailureCategory.INFRASTRUCTURE));
+    askEntity(report.hash(), entityCommand(report.attempt(), refusal))
+        .whenComplete((state, failure) -> report.replyTo().tell(answer(report, state, failure)));
+  }
+
+  private void refused(String kind, String hash, String reason) {
+    metrics.fingerprintRefusals.labelValues(kind).inc();
+    getContext().getLog().warn("model {}: {}", hash, reason);
+  }
+
+  // ---- the required fingerprint -------------------------------------------------------------------
+
+  /**
+   * Until the required fingerprint is known: first what {@link ScoringVersion} records (with the configured one),
+   * then, when nothing is, the fingerprint of the first gpu-node listed, adopted. Asked again at the next tick when a
+   * question fails.
+   */
+  private void learnRequired() {
+    if (asking) return;
+    if (!versionRead) {
+      askVersion(replyTo -> new ScoringVersion.Configure(configuredFingerprint, replyTo));
+    } else if (!gpuNodes.isEmpty()) {
+      asking = true;
+      ActorRef<EvaluationWork.NodeCommand> node = gpuNodes.iterator().next();
+      String address = node.path().address().hasLocalScope() ? getContext().getSystem().address().hostPort() : node.path().address().hostPort();
+      getContext()
+          .ask(
+              EvaluationWork.NodeDescription.class,
+              node,
+              askTimeout,
+              EvaluationWork.DescribeNode::new,
+              (description, failure) -> new NodeDescribed(failure == null ? description : null, address));
+    }
+  }
+
+  private void askVersion(Function<ActorRef<ScoringVersion.State>, ScoringVersion.Command> command) {
+    asking = true;
+    getContext()
+        .pipeToSelf(
+            ScoringVersion.entity(getContext().getSystem()).ask(command::apply, askTimeout),
+            (state, failure) -> {
+              if (failure != null) getContext().getLog().warn("the required scoring fingerprint could not be read: {}", failure.getMessage());
+              return new VersionAnswered(failure == null ? state : null);
+            });
+  }
+
+  private Behavior<Command> onVersionAnswered(VersionAnswered answered) {
+    asking = false;
+    if (answered.state() == null || required != null) return this;
+    versionRead = true;
+    required = answered.state().requiredId();
+    if (required != null) {
+      getContext().getLog().info("scoring fingerprint {} is required: offering work to its gpu-nodes", required);
+      startProducer();
+    } else {
+      learnRequired();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onNodesListed(NodesListed listed) {
+    Set<ActorRef<EvaluationWork.NodeCommand>> listing = listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY);
+    gpuNodes.retainAll(listing);
+    gpuNodes.addAll(listing);
+    if (required == null) learnRequired();
+    return this;
+  }
+
+  private Behavior<Command> onNodeDescribed(NodeDescribed described) {
+    asking = false;
+    if (required != null) return this;
+    if (described.description() == null) return this; // gone or slow: the next tick asks again
+    askVersion(replyTo -> new ScoringVersion.Adopt(described.description().fingerprint(), described.node(), replyTo));
+    return this;
   }
 
   /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */

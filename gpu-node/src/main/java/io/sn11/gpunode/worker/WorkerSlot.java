@@ -88,14 +88,18 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     }
   }
 
-  public static Behavior<Command> create(String workerName, GpuNodeSettings settings, Evaluator evaluator, Executor evaluationThreads) {
+  /** @param fingerprint the id of the node's scoring fingerprint: the slot is offered work for it only */
+  public static Behavior<Command> create(
+      String workerName, String fingerprint, GpuNodeSettings settings, Evaluator evaluator, Executor evaluationThreads) {
     return Behaviors.setup(
         context ->
-            Behaviors.withTimers(timers -> new WorkerSlot(context, timers, workerName, settings, evaluator, evaluationThreads, Clock.systemUTC())));
+            Behaviors.withTimers(
+                timers -> new WorkerSlot(context, timers, workerName, fingerprint, settings, evaluator, evaluationThreads, Clock.systemUTC())));
   }
 
   private final TimerScheduler<Command> timers;
   private final String workerName;
+  private final String fingerprint;
   private final GpuNodeSettings settings;
   private final Evaluator evaluator;
   private final Executor evaluationThreads;
@@ -112,6 +116,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
       String workerName,
+      String fingerprint,
       GpuNodeSettings settings,
       Evaluator evaluator,
       Executor evaluationThreads,
@@ -119,6 +124,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     super(context);
     this.timers = timers;
     this.workerName = workerName;
+    this.fingerprint = fingerprint;
     this.settings = settings;
     this.evaluator = evaluator;
     this.evaluationThreads = evaluationThreads;
@@ -136,7 +142,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     // lease timeout, and a claim of a model that someone else has claimed meanwhile is refused.
     ConsumerController.Settings consumerSettings = ConsumerController.Settings$.MODULE$.create(context.getSystem()).withFlowControlWindow(4);
     ActorRef<ConsumerController.Command<Job>> consumer =
-        context.spawn(ConsumerController.create(EvaluationWork.WORKER_KEY, consumerSettings), "jobs");
+        context.spawn(ConsumerController.create(EvaluationWork.workerKey(fingerprint), consumerSettings), "jobs");
     ActorRef<ConsumerController.Delivery<Job>> deliveries =
         context.messageAdapter(ConsumerController.deliveryClass(), Delivered::new);
     consumer.tell(new ConsumerController.Start<>(deliveries));
@@ -181,7 +187,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
             Assignment.class,
             dispatcher,
             settings.reportTimeout(),
-            replyTo -> new EvaluationWork.Claim(hash, workerName, getContext().getSelf(), replyTo),
+            replyTo -> new EvaluationWork.Claim(hash, workerName, getContext().getSelf(), fingerprint, replyTo),
             (assignment, refusal) -> new ClaimAnswered(delivery, assignment, refusal));
     return this;
   }
@@ -252,10 +258,18 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
 
   private Behavior<Command> onRunFinished(RunFinished finished) {
     if (!isCurrent(finished.attempt()) || current.outcome != null) return this;
-    current.outcome = finished.outcome();
+    current.outcome = stamped(finished.outcome());
     enterPhase("result");
     if (finished.outcome() instanceof Completed completed) recordSpeed(completed.evaluationInfo());
     return sendFinal(finished.attempt());
+  }
+
+  /** A completed result names the fingerprint it was scored under, kept with its scores. */
+  private Update stamped(Update outcome) {
+    if (!(outcome instanceof Completed completed)) return outcome;
+    java.util.Map<String, String> info = new java.util.LinkedHashMap<>(completed.evaluationInfo());
+    info.put(EvaluationWork.FINGERPRINT_INFO_KEY, fingerprint);
+    return new Completed(completed.scores(), info, completed.verdicts());
   }
 
   private Behavior<Command> onRunStopped(RunStopped stopped) {
@@ -344,7 +358,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
             Done.class,
             dispatcher,
             settings.reportTimeout(),
-            replyTo -> new EvaluationWork.Report(a.hash(), a.attempt(), update, replyTo),
+            replyTo -> new EvaluationWork.Report(a.hash(), a.attempt(), update, fingerprint, replyTo),
             answer::apply);
   }
 }
