@@ -154,10 +154,8 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private String required;
   /** Whether {@link ScoringVersion} has answered since this dispatcher started (until then nothing is adopted). */
   private boolean versionRead;
-  /** A question to {@link ScoringVersion} or a gpu-node is in flight. */
+  /** A question to {@link ScoringVersion}, the receptionist or a gpu-node is in flight. */
   private boolean asking;
-  /** The gpu-nodes' describing actors, in the order they were first listed: the first is adopted from. */
-  private final Set<ActorRef<EvaluationWork.NodeCommand>> gpuNodes = new java.util.LinkedHashSet<>();
 
   @SuppressWarnings("unchecked")
   private Dispatcher(
@@ -177,11 +175,6 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     this.sharding = ClusterSharding.get(context.getSystem());
     this.metrics = Sn11Metrics.get(context.getSystem());
     this.configuredFingerprint = settings.requiredFingerprint();
-
-    context
-        .getSystem()
-        .receptionist()
-        .tell(Receptionist.subscribe(EvaluationWork.GPU_NODES_KEY, context.messageAdapter(Receptionist.Listing.class, NodesListed::new)));
     ActorRef<DispatcherCommand> workerFacing = context.messageAdapter(DispatcherCommand.class, FromWorker::new);
     context.getSystem().receptionist().tell(Receptionist.register(EvaluationWork.DISPATCHER_KEY, workerFacing));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, dispatch.pollInterval());
@@ -397,30 +390,28 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   // ---- the required fingerprint -------------------------------------------------------------------
 
   /**
-   * Until the required fingerprint is known: first what {@link ScoringVersion} records (with the configured one),
-   * then, when nothing is, the fingerprint of the first gpu-node listed, adopted. Asked again at the next tick when a
-   * question fails.
+   * Until the required fingerprint is known, at every tick: first what {@link ScoringVersion} records (with the
+   * configured one); when nothing is, the fingerprint of a gpu-node, adopted (the first one to be up; of several up at
+   * once, the one first by address). A question that fails is asked again at the next tick.
    */
   private void learnRequired() {
     if (asking) return;
+    asking = true;
     if (!versionRead) {
       askVersion(replyTo -> new ScoringVersion.Configure(configuredFingerprint, replyTo));
-    } else if (!gpuNodes.isEmpty()) {
-      asking = true;
-      ActorRef<EvaluationWork.NodeCommand> node = gpuNodes.iterator().next();
-      String address = node.path().address().hasLocalScope() ? getContext().getSystem().address().hostPort() : node.path().address().hostPort();
+    } else {
+      // Found, not subscribed to: a subscription through this actor's message adapter would clash with its registration.
       getContext()
           .ask(
-              EvaluationWork.NodeDescription.class,
-              node,
+              Receptionist.Listing.class,
+              getContext().getSystem().receptionist(),
               askTimeout,
-              EvaluationWork.DescribeNode::new,
-              (description, failure) -> new NodeDescribed(failure == null ? description : null, address));
+              replyTo -> Receptionist.find(EvaluationWork.GPU_NODES_KEY, replyTo),
+              (listing, failure) -> new NodesListed(failure == null ? listing : null));
     }
   }
 
   private void askVersion(Function<ActorRef<ScoringVersion.State>, ScoringVersion.Command> command) {
-    asking = true;
     getContext()
         .pipeToSelf(
             ScoringVersion.entity(getContext().getSystem()).ask(command::apply, askTimeout),
@@ -438,24 +429,41 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     if (required != null) {
       getContext().getLog().info("scoring fingerprint {} is required: offering work to its gpu-nodes", required);
       startProducer();
-    } else {
-      learnRequired();
     }
     return this;
   }
 
   private Behavior<Command> onNodesListed(NodesListed listed) {
-    Set<ActorRef<EvaluationWork.NodeCommand>> listing = listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY);
-    gpuNodes.retainAll(listing);
-    gpuNodes.addAll(listing);
-    if (required == null) learnRequired();
+    Optional<String> first =
+        listed.listing() == null
+            ? Optional.empty()
+            : listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().map(this::hostPort).sorted().findFirst();
+    Optional<ActorRef<EvaluationWork.NodeCommand>> node =
+        first.flatMap(address -> listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().filter(n -> hostPort(n).equals(address)).findFirst());
+    if (node.isEmpty()) {
+      asking = false; // none yet: the next tick looks again
+      return this;
+    }
+    getContext()
+        .ask(
+            EvaluationWork.NodeDescription.class,
+            node.get(),
+            askTimeout,
+            EvaluationWork.DescribeNode::new,
+            (description, failure) -> new NodeDescribed(failure == null ? description : null, first.get()));
     return this;
   }
 
+  /** Where an actor runs: host and port, this node's for a local one. */
+  private String hostPort(ActorRef<?> actor) {
+    return actor.path().address().hasLocalScope() ? getContext().getSystem().address().hostPort() : actor.path().address().hostPort();
+  }
+
   private Behavior<Command> onNodeDescribed(NodeDescribed described) {
-    asking = false;
-    if (required != null) return this;
-    if (described.description() == null) return this; // gone or slow: the next tick asks again
+    if (required != null || described.description() == null) { // a node gone or slow: the next tick asks again
+      asking = false;
+      return this;
+    }
     askVersion(replyTo -> new ScoringVersion.Adopt(described.description().fingerprint(), described.node(), replyTo));
     return this;
   }
