@@ -310,7 +310,11 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private void claim(Claim claim) {
     offered.remove(claim.hash());
     queue.remove(claim.hash());
-    if (required == null || !required.equals(claim.fingerprint())) {
+    if (required == null) { // just after a fail-over: an offer of the former dispatcher, claimed again once it is known
+      claim.replyTo().tell(StatusReply.error("model " + claim.hash() + " cannot be claimed yet: the required scoring fingerprint is not known yet"));
+      return;
+    }
+    if (!required.equals(claim.fingerprint())) {
       String reason = "claim refused: worker " + claim.worker() + " scores under fingerprint " + claim.fingerprint() + ", required " + required;
       refused("claim", claim.hash(), reason);
       claim.replyTo().tell(StatusReply.error(reason));
@@ -348,7 +352,11 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   }
 
   private void report(Report report) {
-    if (report.update().isFinal() && (required == null || !required.equals(report.fingerprint()))) {
+    if (report.update().isFinal() && required == null) { // just after a fail-over: the worker sends it again
+      report.replyTo().tell(StatusReply.error("not recorded: the required scoring fingerprint is not known yet"));
+      return;
+    }
+    if (report.update().isFinal() && !required.equals(report.fingerprint())) {
       refuseResult(report);
       return;
     }
