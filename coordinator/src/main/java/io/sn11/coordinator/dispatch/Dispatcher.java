@@ -157,7 +157,6 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   /** A question to {@link ScoringVersion}, the receptionist or a gpu-node is in flight. */
   private boolean asking;
 
-  @SuppressWarnings("unchecked")
   private Dispatcher(
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
@@ -442,23 +441,22 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   }
 
   private Behavior<Command> onNodesListed(NodesListed listed) {
-    Optional<String> first =
+    Optional<ActorRef<EvaluationWork.NodeCommand>> first =
         listed.listing() == null
             ? Optional.empty()
-            : listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().map(this::hostPort).sorted().findFirst();
-    Optional<ActorRef<EvaluationWork.NodeCommand>> node =
-        first.flatMap(address -> listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().filter(n -> hostPort(n).equals(address)).findFirst());
-    if (node.isEmpty()) {
+            : listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().min(java.util.Comparator.comparing(this::hostPort));
+    if (first.isEmpty()) {
       asking = false; // none yet: the next tick looks again
       return this;
     }
+    String node = hostPort(first.get());
     getContext()
         .ask(
             EvaluationWork.NodeDescription.class,
-            node.get(),
+            first.get(),
             askTimeout,
             EvaluationWork.DescribeNode::new,
-            (description, failure) -> new NodeDescribed(failure == null ? description : null, first.get()));
+            (description, failure) -> new NodeDescribed(failure == null ? description : null, node));
     return this;
   }
 
