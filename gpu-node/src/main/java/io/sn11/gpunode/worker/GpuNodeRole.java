@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The gpu-node role: as many {@link WorkerSlot}s as the node has devices (cpu backend: the configured
  * number), each pulling evaluations from the coordinator's dispatcher. Evaluations are waited for on threads of
- * their own, outside the actors' dispatcher; the real ones run in JVMs of their own ({@link ModelEvaluator}).
+ * their own, outside the actors' dispatcher; the real ones run in JVMs of their own ({@link ModelEvaluator}). At start
+ * the node computes its scoring fingerprint ({@link NodeFingerprint}): its slots offer themselves under it, and a
+ * {@link NodeDescriber} announces it with the slots.
  */
 public final class GpuNodeRole implements Sn11Node.Role {
   private static final Logger log = LoggerFactory.getLogger(GpuNodeRole.class);
@@ -65,6 +67,7 @@ public final class GpuNodeRole implements Sn11Node.Role {
     Config config = system.settings().config();
     GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
     Evaluator evaluator = evaluators.apply(config);
+    // The judge the evaluations make is of these settings; the node needs only its identity here.
     JudgeIdentity judge = Judge.create(settings.judge(), System.getenv()).identity();
     ScoringFingerprint fingerprint = NodeFingerprint.of(settings, ScoringSettings.fromConfig(config), judge);
     log.info("scoring fingerprint {}: {}", fingerprint.id(), fingerprint.components());
