@@ -12,10 +12,10 @@ import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.RegistryRow;
 import io.sn11.coordinator.weights.WeightsLedger;
 import io.sn11.coordinator.weights.WeightsService;
+import io.sn11.coordinator.dispatch.ScoringVersion;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
-import io.sn11.coordinator.dispatch.ScoringVersion;
 import java.util.Map;
 import java.util.TreeMap;
 

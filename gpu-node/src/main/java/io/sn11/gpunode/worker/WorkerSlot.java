@@ -35,7 +35,9 @@ import org.apache.pekko.pattern.StatusReply;
  * heartbeats while it runs, passes its progress on (at most every progress interval, and at every new
  * phase), and sends the result until the coordinator has recorded it. Only then is the job confirmed
  * and the next one asked for. When the coordinator answers a progress report that the attempt is over (its lease
- * expired and it was re-queued, or a result was imported), the slot stops the run at once and moves on.
+ * expired and it was re-queued, or a result was imported), the slot stops the run at once and moves on. It is offered
+ * work under its node's scoring fingerprint, which its claims and reports carry and its completed results name
+ * ({@link EvaluationWork#FINGERPRINT_INFO_KEY}).
  */
 public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
 
