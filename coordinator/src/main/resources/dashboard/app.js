@@ -139,14 +139,38 @@ function renderQueue(answer) {
   document.getElementById("queue-empty").hidden = rows.length > 0;
 }
 
+/** A fingerprint's id, its components in the tooltip. */
+function fingerprintId(fingerprint) {
+  const components = fingerprint.components
+    ? Object.entries(fingerprint.components).map(([name, value]) => `${name}=${value}`).join("\n")
+    : "components not known (configured by id)";
+  return el("span", { class: "mono", title: components }, fingerprint.id);
+}
+
+/** A gpu-node's scoring fingerprint; one that is not the required one is marked: the node gets no work. */
+function nodeFingerprint(member) {
+  if (!member.fingerprint) return null;
+  return member.matches_required
+    ? el("span", { class: "fingerprint" }, "fingerprint ", fingerprintId(member.fingerprint))
+    : el("span", { class: "fingerprint mismatch", title: "not the required fingerprint: this node is offered no work" },
+      "fingerprint ", fingerprintId(member.fingerprint), " ≠ required: no work");
+}
+
 function renderNodes(answer) {
+  const required = answer.required_fingerprint;
+  document.getElementById("required-fingerprint").replaceChildren(
+    ...(required
+      ? ["Required scoring fingerprint: ", fingerprintId(required), " ",
+        el("span", { class: "muted" }, required.chosen === "configured" ? "(configured)" : `(adopted from ${required.adopted_from})`)]
+      : [el("span", { class: "muted" }, "No scoring fingerprint required yet: the first gpu-node's will be adopted.")]));
   const nodes = answer.members.map((member) =>
-    el("div", { class: `node${member.reachable ? "" : " unreachable"}`, "data-address": member.address },
+    el("div", { class: `node${member.reachable ? "" : " unreachable"}${member.matches_required === false ? " mismatched" : ""}`, "data-address": member.address },
       el("div", { class: "node-head" },
         el("strong", { class: "mono" }, member.address),
         member.address === answer.self ? el("span", { class: "muted" }, "(this node)") : null,
         member.roles.map((role) => el("span", { class: "role" }, role)),
-        el("span", { class: "muted" }, member.reachable ? member.status : `${member.status}, unreachable`)),
+        el("span", { class: "muted" }, member.reachable ? member.status : `${member.status}, unreachable`),
+        nodeFingerprint(member)),
       member.slots.length === 0
         ? null
         : el("ul", { class: "slots" },

@@ -9,6 +9,7 @@ import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.coordinator.dispatch.Dispatcher;
+import io.sn11.coordinator.dispatch.ScoringVersion;
 import io.sn11.coordinator.evaluation.HotkeySubmissions;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
@@ -64,6 +65,7 @@ public final class CoordinatorRole implements Sn11Node.Role {
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("sn11.blocking-dispatcher"));
     Submissions submissions = new Submissions(system, readSide, blocking, settings);
     HotkeySubmissions.init(system, settings, submissions.forHotkeys());
+    ScoringVersion.init(system);
     Dispatcher.init(system, settings, readSide, blocking);
     WeightsService weights = new WeightsService(system, readSide, blocking, settings, scoring);
     WeightsSchedule.init(system, settings.weights().foldInterval(), weights);

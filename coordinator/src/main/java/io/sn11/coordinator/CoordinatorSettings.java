@@ -27,6 +27,7 @@ public record CoordinatorSettings(
     int snapshotEvery,
     int projectionParallelism,
     Dispatch dispatch,
+    String requiredFingerprint,
     WeightsSettings weights,
     ValidatorReports validatorReports,
     Database database) {
@@ -65,7 +66,7 @@ public record CoordinatorSettings(
           "hc", "check_model", "model_submission_details", "minerboard_update", "minerboard", "weights", "weights_preview",
           "evaluate_model", "admin_results", "admin_actions", "admin_weights_fold", "admin_rescore", "model", "model_events", "model_verdicts",
           "model_scores", "dashboard", "leaderboard",
-          "queue", "nodes", "weights_history", "telemetry_report", "event_report", "validators");
+          "queue", "nodes", "scoring_fingerprint", "weights_history", "telemetry_report", "event_report", "validators");
 
   /**
    * How queued evaluations reach the gpu-nodes.
@@ -192,6 +193,7 @@ public record CoordinatorSettings(
                 c.getDuration("dispatch.heartbeat-interval"),
                 c.getDuration("dispatch.poll-interval"),
                 c.getInt("dispatch.poll-batch")),
+            c.getString("scoring.required-fingerprint").isBlank() ? null : c.getString("scoring.required-fingerprint").strip(),
             weights(c.getConfig("weights"), c.getInt("submissions.max-uid")),
             new ValidatorReports(
                 c.getBytes("validator-reports.max-body-bytes"), c.getInt("validator-reports.keep-reports"), c.getInt("validator-reports.keep-validators")),
@@ -297,6 +299,10 @@ public record CoordinatorSettings(
     require(projectionParallelism > 0, "sn11.coordinator.projection-parallelism must be > 0");
     require(dispatch.maxAttempts() > 0, "sn11.coordinator.dispatch.max-attempts must be > 0");
     require(!dispatch.pollInterval().isNegative() && !dispatch.pollInterval().isZero(), "sn11.coordinator.dispatch.poll-interval must be > 0");
+    require(
+        requiredFingerprint == null || io.sn11.cluster.scoring.ScoringFingerprint.isId(requiredFingerprint),
+        "sn11.coordinator.scoring.required-fingerprint must be empty or a fingerprint id (sf- and 16 hex digits, as /nodes shows it), was "
+            + requiredFingerprint);
     require(dispatch.pollBatch() > 0, "sn11.coordinator.dispatch.poll-batch must be > 0");
     require(
         !dispatch.heartbeatInterval().isNegative() && !dispatch.heartbeatInterval().isZero()

@@ -92,6 +92,15 @@ class DashboardBrowserTest {
 
     try (Sn11Node gpuNode = cluster.startGpuNode("gpu", new GpuNodeRole())) {
       awaitPage(() -> rolesShown().contains("gpu-node") && !browser.findElements(By.cssSelector(".slot")).isEmpty());
+      // Its scoring fingerprint, adopted as the required one: shown, and not marked as a mismatch.
+      String required =
+          ApiNode.await("the gpu-node's fingerprint adopted", () -> api.get("/scoring/fingerprint").expect(200).body(), v -> v.path("required").isObject())
+              .path("required")
+              .path("id")
+              .asText();
+      awaitPage(() -> browser.findElement(By.id("required-fingerprint")).getText().contains(required));
+      awaitPage(() -> browser.findElement(By.cssSelector("#nodes .fingerprint")).getText().equals("fingerprint " + required));
+      assertTrue(browser.findElements(By.cssSelector("#nodes .mismatch")).isEmpty(), "the only gpu-node matches");
       Eventually.await(EVALUATION_DEADLINE, () -> statusOf(tiny).equals("COMPLETED") && statusOf(missing).equals("FAILED"));
       screenshot("2-completed");
 

@@ -239,10 +239,15 @@ class EvaluationClusterTest {
   @Test
   void anEvaluationProcessKilledMidRunIsRetriedAndTheNodeEvaluatesTheNextModel() throws Exception {
     Path dataset = dir.resolve("held-dataset.jsonl");
-    assertEquals(0, new ProcessBuilder("mkfifo", dataset.toString()).inheritIO().start().waitFor(), "mkfifo");
+    // The conversations of the default synthetic dataset: the node's scoring fingerprint is the other nodes' here.
+    byte[] conversations = SyntheticDataset.generate(11, 256).toJsonl();
+    Files.write(dataset, conversations);
     Model model = model("tiny-llama", "outlives-its-evaluation-process");
     Model next = model("tiny-llama", "after-a-killed-evaluation-process");
     try (Sn11Node gpuNode = cluster.startGpuNode("gpu-killed-child", new GpuNodeRole(), Map.of("sn11.gpu-node.evaluation.dataset", dataset.toString()))) {
+      // The node has read the file for its fingerprint; its first evaluation finds a pipe in its place.
+      Files.delete(dataset);
+      assertEquals(0, new ProcessBuilder("mkfifo", dataset.toString()).inheritIO().start().waitFor(), "mkfifo");
       coordinator.adminPost("/evaluate_model", model.json()).expect(200);
       // Opening the pipe for writing returns once the evaluation JVM has opened it to read: it is past the precheck.
       CompletableFuture<OutputStream> holding = CompletableFuture.supplyAsync(() -> {
@@ -255,7 +260,7 @@ class EvaluationClusterTest {
       try (OutputStream held = holding.get(EVALUATION_DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
         // Later attempts read a plain file; this one waits on the pipe, which gets no data, until it is killed.
         Files.delete(dataset);
-        Files.write(dataset, SyntheticDataset.generate(11, 64).toJsonl());
+        Files.write(dataset, conversations);
         List<ProcessHandle> evaluations = evaluationProcesses(model);
         assertEquals(1, evaluations.size(), evaluations::toString);
         evaluations.get(0).destroyForcibly();

@@ -99,8 +99,22 @@ class ServeRestartTest {
     double step0 = 1 / (1 + Math.exp(-1 / 0.075));
     assertEquals(0.1 * step0, weights.at("/uids/0/weight").asDouble(), 1e-12);
 
+    String required = getJson(first, "/scoring/fingerprint").at("/required/id").asText();
+    assertTrue(required.startsWith("sf-"), "the node's own fingerprint, adopted: " + required);
+
     stop(first);
-    Served second = serve(data, "second");
+    // Restarted with a gpu-node that scores otherwise: the fingerprint adopted before stays required.
+    Path otherSamples = Files.writeString(tmp.resolve("other-samples.conf"), "sn11.gpu-node.evaluation.samples = 3\n");
+    Served second = serve(data, "second", "--config", otherSamples.toString());
+    JsonNode version = getJson(second, "/scoring/fingerprint");
+    assertEquals(required, version.at("/required/id").asText(), version::toString);
+    assertEquals(1, version.path("history").size(), version::toString);
+    JsonNode mismatched =
+        ApiNode.await(
+            "the restarted gpu-node described in /nodes",
+            () -> getJson(second, "/nodes").path("members").get(0),
+            member -> member.path("fingerprint").isObject());
+    assertTrue(mismatched.path("matches_required").isBoolean() && !mismatched.path("matches_required").booleanValue(), mismatched::toString);
 
     // The same answers: records, registry, and the moving average (folding block 1000 again is refused).
     assertEquals(evaluatedRecord, getJson(second, "/model_submission_details?" + query(evaluated)));
@@ -127,7 +141,7 @@ class ServeRestartTest {
   // ---- the child process ------------------------------------------------------------------------
 
   /** Starts {@code sn11 serve} on a free port and waits for the serving line and a healthy /hc. */
-  private Served serve(Path data, String name) throws Exception {
+  private Served serve(Path data, String name, String... options) throws Exception {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     int port = freePort();
     stderrLog = tmp.resolve(name + "-stderr.log");
@@ -137,6 +151,7 @@ class ServeRestartTest {
         List.of(
             "-cp", System.getProperty("java.class.path"),
             "io.sn11.launcher.Sn11", "serve", "--data-dir", data.toString(), "--http-port", Integer.toString(port)));
+    command.addAll(List.of(options));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(stderrLog.toFile());
     // The token must come from the data folder, as an operator's first start would make it.
     builder.environment().remove(AdminToken.ENV);

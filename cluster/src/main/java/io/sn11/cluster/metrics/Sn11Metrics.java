@@ -27,6 +27,8 @@ public final class Sn11Metrics implements Extension {
   public final Counter httpConnectionsClosed;
   /** Evaluation attempts started, completed and failed (by category), counted once each by the dispatcher. */
   public final Counter evaluations;
+  /** Claims and results the dispatcher refused because they came from a node scoring under another fingerprint. */
+  public final Counter fingerprintRefusals;
   /** Models by status, as the dispatcher last read the read side. */
   public final Gauge queue;
   /** How long each phase of an evaluation took on this gpu-node. */
@@ -52,6 +54,12 @@ public final class Sn11Metrics implements Extension {
             .register(registry);
     evaluations =
         Counter.builder().name("sn11_evaluation_attempts_total").help("Evaluation attempts started, completed and failed (failed attempts may be re-queued)").labelNames("outcome", "category").register(registry);
+    fingerprintRefusals =
+        Counter.builder()
+            .name("sn11_fingerprint_refusals_total")
+            .help("Claims and results refused because their node scores under another fingerprint than the required one")
+            .labelNames("kind")
+            .register(registry);
     queue = Gauge.builder().name("sn11_models").help("Models by status").labelNames("status").register(registry);
     evaluationPhases =
         Histogram.builder().name("sn11_evaluation_phase_seconds").help("Duration of each phase of an evaluation").labelNames("phase").register(registry);

@@ -71,6 +71,27 @@ public record ScoringSettings(
                 readDouble(scoring, "max-failed-judgement-fraction"));
     }
 
+    /**
+     * The settings that shape one model's score, by their key, for the gpu-node's scoring fingerprint. Left out are
+     * those applied after the score, by the coordinator, to all models at once (later-submission-factor,
+     * softmax-temperature, ema-new-weight): the same on every node's scores.
+     */
+    public java.util.SortedMap<String, String> scoreShaping() {
+        java.util.SortedMap<String, String> shaping = new java.util.TreeMap<>();
+        shaping.put("max-model-bytes", Long.toString(maxModelBytes));
+        shaping.put("latency-full-scale-ms", Double.toString(latencyFullScaleMs));
+        shaping.put("total-score-rule", totalScoreRule.name().toLowerCase(java.util.Locale.ROOT));
+        shaping.put("qualitative-weight", Double.toString(qualitativeWeight));
+        shaping.put("latency-weight", Double.toString(latencyWeight));
+        shaping.put("coherence-minimum", Double.toString(coherenceMinimum));
+        shaping.put("judge-bonus-threshold", Double.toString(judgeBonusThreshold));
+        shaping.put("judge-bonus-factor", Double.toString(judgeBonusFactor));
+        shaping.put("creativity-threshold", Double.toString(creativityThreshold));
+        shaping.put("creativity-steepness", Double.toString(creativitySteepness));
+        shaping.put("max-failed-judgement-fraction", Double.toString(maxFailedJudgementFraction));
+        return shaping;
+    }
+
     /** The settings of {@code ConfigFactory.load()}: application.conf over reference.conf. */
     public static ScoringSettings defaults() {
         return fromConfig(ConfigFactory.load());

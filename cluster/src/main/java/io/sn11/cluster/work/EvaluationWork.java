@@ -7,6 +7,7 @@ import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.cluster.domain.VerdictRecord;
+import io.sn11.cluster.scoring.ScoringFingerprint;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -21,18 +22,41 @@ import org.apache.pekko.pattern.StatusReply;
  * The protocol between the coordinator's dispatcher and the gpu-nodes' evaluation workers.
  *
  * <p>Jobs flow with Pekko reliable delivery (work pulling): each worker slot registers a consumer
- * controller under {@link #WORKER_KEY} and asks for one job at a time. A delivered job is only an
- * offer: the worker claims it through the dispatcher, which starts a new attempt in the model's entity
- * and grants a lease. The worker renews the lease with heartbeats and reports progress and the result;
- * everything it sends carries the attempt, so duplicates and late messages of an abandoned attempt are
- * harmless.
+ * controller under {@link #workerKey} of its node's scoring fingerprint and asks for one job at a time; the
+ * dispatcher produces for the required fingerprint's key only, so a slot that scores otherwise is never offered
+ * work. A delivered job is only an offer: the worker claims it through the dispatcher, which starts a new attempt
+ * in the model's entity and grants a lease. The worker renews the lease with heartbeats and reports progress and
+ * the result; everything it sends carries the attempt, so duplicates and late messages of an abandoned attempt are
+ * harmless, and its claims and reports carry its fingerprint, which the dispatcher checks again.
+ *
+ * <p>Each gpu-node also registers one actor under {@link #GPU_NODES_KEY} that describes the node: its fingerprint
+ * and its slots.
  */
 public final class EvaluationWork {
   private EvaluationWork() {}
 
-  /** Where worker slots offer themselves to the dispatcher's work-pulling producer. */
-  public static final ServiceKey<ConsumerController.Command<Job>> WORKER_KEY =
-      ServiceKey.create(ConsumerController.serviceKeyClass(), "sn11-evaluation-workers");
+  /**
+   * Where the worker slots of nodes with scoring fingerprint {@code fingerprintId} offer themselves to the dispatcher's
+   * work-pulling producer.
+   */
+  public static ServiceKey<ConsumerController.Command<Job>> workerKey(String fingerprintId) {
+    return ServiceKey.create(ConsumerController.serviceKeyClass(), "sn11-evaluation-workers-" + fingerprintId);
+  }
+
+  /** Where each gpu-node's describing actor is found. */
+  public static final ServiceKey<NodeCommand> GPU_NODES_KEY = ServiceKey.create(NodeCommand.class, "sn11-gpu-nodes");
+
+  public sealed interface NodeCommand extends CborSerializable {}
+
+  /** Asks a gpu-node what it is. */
+  public record DescribeNode(ActorRef<NodeDescription> replyTo) implements NodeCommand {}
+
+  /** A gpu-node's scoring fingerprint and its slots, by the names they use in claims. */
+  public record NodeDescription(ScoringFingerprint fingerprint, List<String> slots) implements CborSerializable {
+    public NodeDescription {
+      slots = List.copyOf(slots);
+    }
+  }
 
   /** Where workers find the dispatcher (a cluster singleton on the coordinator role). */
   public static final ServiceKey<DispatcherCommand> DISPATCHER_KEY = ServiceKey.create(DispatcherCommand.class, "sn11-dispatcher");
@@ -49,30 +73,19 @@ public final class EvaluationWork {
     return node.hostPort() + "/slot-" + slot;
   }
 
-  /**
-   * The worker name of the slot whose consumer controller (registered under {@link #WORKER_KEY}, a child
-   * of the slot actor) is {@code consumer}, on {@code node}; empty for an actor that is no worker slot.
-   */
-  public static java.util.Optional<String> workerNameOf(ActorRef<?> consumer, Address node) {
-    String slotActor = consumer.path().parent().name();
-    if (!slotActor.startsWith(SLOT_ACTOR_PREFIX)) return java.util.Optional.empty();
-    try {
-      return java.util.Optional.of(workerName(node, Integer.parseInt(slotActor.substring(SLOT_ACTOR_PREFIX.length()))));
-    } catch (NumberFormatException notASlot) {
-      return java.util.Optional.empty();
-    }
-  }
-
   /** An offer of work: the model to evaluate, if it is still queued when the worker claims it. */
   public record Job(String hash) implements CborSerializable {}
 
   public sealed interface DispatcherCommand extends CborSerializable {}
 
   /**
-   * A worker slot takes a delivered job. Answered with the assignment when the model was still queued,
-   * else with an error (someone else has it, or it finished meanwhile): the worker drops the job.
+   * A worker slot takes a delivered job. Answered with the assignment when the model was still queued and the worker
+   * scores under the required fingerprint, else with an error (someone else has it, it finished meanwhile, or the
+   * fingerprint differs): the worker drops the job.
+   *
+   * @param fingerprint the id of the worker's scoring fingerprint; null from a worker that predates fingerprints
    */
-  public record Claim(String hash, String worker, ActorRef<?> workerRef, ActorRef<StatusReply<Assignment>> replyTo)
+  public record Claim(String hash, String worker, ActorRef<?> workerRef, String fingerprint, ActorRef<StatusReply<Assignment>> replyTo)
       implements DispatcherCommand {}
 
   /** The claimed attempt; the worker renews its lease at least every {@code heartbeatInterval}. */
@@ -82,10 +95,12 @@ public final class EvaluationWork {
   public record Heartbeat(String hash, int attempt, String worker, ActorRef<?> workerRef) implements DispatcherCommand {}
 
   /**
-   * What the worker has to say about its attempt; acknowledged once the entity has recorded it. A progress report of an
+   * What the worker has to say about its attempt, with the id of the fingerprint it scores under (null from a worker
+   * that predates fingerprints); acknowledged once the entity has recorded it. A progress report of an
    * attempt that is over is answered with an error starting with {@link #ATTEMPT_OVER} instead: the worker stops it.
    */
-  public record Report(String hash, int attempt, Update update, ActorRef<StatusReply<Done>> replyTo) implements DispatcherCommand {}
+  public record Report(String hash, int attempt, Update update, String fingerprint, ActorRef<StatusReply<Done>> replyTo)
+      implements DispatcherCommand {}
 
   /**
    * How the answer to a progress report starts when its attempt is over (abandoned and re-queued, or superseded by

@@ -70,6 +70,11 @@ import org.apache.pekko.pattern.StatusReply;
  *       attempts are spent. Attempts in PRECHECK or RUNNING that nobody holds a lease on (after a
  *       fail-over) get one lease timeout for their worker to speak up.
  *   <li>Reports: progress and results go to the entity, and are acknowledged once it has recorded them.
+ *   <li>The scoring fingerprint: work is offered only to the slots of gpu-nodes with the required fingerprint (the
+ *       producer works on that fingerprint's key, started once {@link ScoringVersion} knows it: configured, recorded,
+ *       or adopted from the first gpu-node that describes itself). A claim or a result carrying another fingerprint is
+ *       refused and recorded in the model's journal: a refused result fails its attempt as infrastructure, so the
+ *       model is queued again for a matching node.
  * </ul>
  */
 public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
@@ -92,6 +97,13 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private record Claimed(Claim claim, ModelEvaluation.State state, Throwable refusal) implements Command {}
 
   private record WorkerGone(ActorRef<?> worker) implements Command {}
+
+  /** What {@link ScoringVersion} requires, or that it could not be asked (null state). */
+  private record VersionAnswered(ScoringVersion.State state) implements Command {}
+
+  private record NodesListed(Receptionist.Listing listing) implements Command {}
+
+  private record NodeDescribed(EvaluationWork.NodeDescription description, String node) implements Command {}
 
   private record ClaimedAttempt(int attempt, Instant at) {}
 
@@ -138,7 +150,14 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private final Set<ActorRef<?>> watched = new HashSet<>();
   private boolean polling;
 
-  @SuppressWarnings("unchecked")
+  private final String configuredFingerprint;
+  /** The id of the fingerprint work must be scored under; null until {@link ScoringVersion} has told it. */
+  private String required;
+  /** Whether {@link ScoringVersion} has answered since this dispatcher started (until then nothing is adopted). */
+  private boolean versionRead;
+  /** A question to {@link ScoringVersion}, the receptionist or a gpu-node is in flight. */
+  private boolean asking;
+
   private Dispatcher(
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
@@ -155,19 +174,25 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     this.clock = clock;
     this.sharding = ClusterSharding.get(context.getSystem());
     this.metrics = Sn11Metrics.get(context.getSystem());
-
-    // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
-    ActorRef<WorkPullingProducerController.Command<Job>> producer =
-        context.spawn(
-            WorkPullingProducerController.create(Job.class, "evaluation-jobs-" + UUID.randomUUID(), EvaluationWork.WORKER_KEY, Optional.empty()),
-            "jobs");
-    ActorRef<WorkPullingProducerController.RequestNext<Job>> wanted =
-        context.messageAdapter((Class<WorkPullingProducerController.RequestNext<Job>>) (Class<?>) WorkPullingProducerController.RequestNext.class, WorkWanted::new);
-    producer.tell(new WorkPullingProducerController.Start<>(wanted));
-
+    this.configuredFingerprint = settings.requiredFingerprint();
     ActorRef<DispatcherCommand> workerFacing = context.messageAdapter(DispatcherCommand.class, FromWorker::new);
     context.getSystem().receptionist().tell(Receptionist.register(EvaluationWork.DISPATCHER_KEY, workerFacing));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, dispatch.pollInterval());
+  }
+
+  /** Offers work to the slots of the required fingerprint, from now on. */
+  @SuppressWarnings("unchecked")
+  private void startProducer() {
+    // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
+    ActorRef<WorkPullingProducerController.Command<Job>> producer =
+        getContext()
+            .spawn(
+                WorkPullingProducerController.create(Job.class, "evaluation-jobs-" + UUID.randomUUID(), EvaluationWork.workerKey(required), Optional.empty()),
+                "jobs");
+    ActorRef<WorkPullingProducerController.RequestNext<Job>> wanted =
+        getContext()
+            .messageAdapter((Class<WorkPullingProducerController.RequestNext<Job>>) (Class<?>) WorkPullingProducerController.RequestNext.class, WorkWanted::new);
+    producer.tell(new WorkPullingProducerController.Start<>(wanted));
   }
 
   @Override
@@ -180,12 +205,16 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(Claimed.class, this::onClaimed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
+        .onMessage(VersionAnswered.class, this::onVersionAnswered)
+        .onMessage(NodesListed.class, this::onNodesListed)
+        .onMessage(NodeDescribed.class, this::onNodeDescribed)
         .build();
   }
 
   // ---- the queue --------------------------------------------------------------------------------
 
   private Behavior<Command> onTick() {
+    if (required == null) learnRequired();
     Instant now = clock.instant();
     List.copyOf(leases.entrySet()).forEach(entry -> {
       if (entry.getValue().expiresAt().isBefore(now)) {
@@ -281,6 +310,17 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private void claim(Claim claim) {
     offered.remove(claim.hash());
     queue.remove(claim.hash());
+    if (required == null) { // just after a fail-over: an offer of the former dispatcher, claimed again once it is known
+      claim.replyTo().tell(StatusReply.error("model " + claim.hash() + " cannot be claimed yet: the required scoring fingerprint is not known yet"));
+      return;
+    }
+    if (!required.equals(claim.fingerprint())) {
+      String reason = "claim refused: worker " + claim.worker() + " scores under fingerprint " + claim.fingerprint() + ", required " + required;
+      refused("claim", claim.hash(), reason);
+      claim.replyTo().tell(StatusReply.error(reason));
+      askEntity(claim.hash(), replyTo -> new ModelEvaluation.RefuseClaim(claim.worker(), reason, replyTo));
+      return;
+    }
     getContext()
         .pipeToSelf(
             askEntity(claim.hash(), replyTo -> new ModelEvaluation.Claim(claim.worker(), replyTo)),
@@ -312,6 +352,14 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   }
 
   private void report(Report report) {
+    if (report.update().isFinal() && required == null) { // just after a fail-over: the worker sends it again
+      report.replyTo().tell(StatusReply.error("not recorded: the required scoring fingerprint is not known yet"));
+      return;
+    }
+    if (report.update().isFinal() && !required.equals(report.fingerprint())) {
+      refuseResult(report);
+      return;
+    }
     Lease lease = leases.get(report.hash());
     if (report.update().isFinal()) {
       if (lease != null && lease.attempt() == report.attempt()) {
@@ -323,6 +371,108 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     }
     askEntity(report.hash(), entityCommand(report.attempt(), report.update()))
         .whenComplete((state, failure) -> report.replyTo().tell(answer(report, state, failure)));
+  }
+
+  /**
+   * A result scored under another fingerprint than the required one: its attempt fails as ours (infrastructure), so
+   * the model is queued again for a matching node; the worker is told it was recorded, and moves on.
+   */
+  private void refuseResult(Report report) {
+    String reason = "result refused: scored under fingerprint " + report.fingerprint() + ", required " + required;
+    refused("result", report.hash(), reason);
+    Lease lease = leases.get(report.hash());
+    if (lease != null && lease.attempt() == report.attempt()) {
+      leases.remove(report.hash());
+      metrics.evaluations.labelValues("failed", FailureCategory.INFRASTRUCTURE.wireName()).inc();
+    }
+    Failed refusal = new Failed(new Failure(reason, FailureCategory.INFRASTRUCTURE));
+    askEntity(report.hash(), entityCommand(report.attempt(), refusal))
+        .whenComplete((state, failure) -> report.replyTo().tell(answer(report, state, failure)));
+  }
+
+  private void refused(String kind, String hash, String reason) {
+    metrics.fingerprintRefusals.labelValues(kind).inc();
+    getContext().getLog().warn("model {}: {}", hash, reason);
+  }
+
+  // ---- the required fingerprint -------------------------------------------------------------------
+
+  /**
+   * Until the required fingerprint is known, at every tick: first what {@link ScoringVersion} records (with the
+   * configured one); when nothing is, the fingerprint of a gpu-node, adopted (the first one to be up; of several up at
+   * once, the one first by address). A question that fails is asked again at the next tick.
+   */
+  private void learnRequired() {
+    if (asking) return;
+    asking = true;
+    if (!versionRead) {
+      askVersion(replyTo -> new ScoringVersion.Configure(configuredFingerprint, replyTo));
+    } else {
+      // Found, not subscribed to: a subscription through this actor's message adapter would clash with its registration.
+      getContext()
+          .ask(
+              Receptionist.Listing.class,
+              getContext().getSystem().receptionist(),
+              askTimeout,
+              replyTo -> Receptionist.find(EvaluationWork.GPU_NODES_KEY, replyTo),
+              (listing, failure) -> new NodesListed(failure == null ? listing : null));
+    }
+  }
+
+  private void askVersion(Function<ActorRef<ScoringVersion.State>, ScoringVersion.Command> command) {
+    getContext()
+        .pipeToSelf(
+            ScoringVersion.entity(getContext().getSystem()).ask(command::apply, askTimeout),
+            (state, failure) -> {
+              if (failure != null) getContext().getLog().warn("the required scoring fingerprint could not be read: {}", failure.getMessage());
+              return new VersionAnswered(failure == null ? state : null);
+            });
+  }
+
+  private Behavior<Command> onVersionAnswered(VersionAnswered answered) {
+    asking = false;
+    if (answered.state() == null || required != null) return this;
+    versionRead = true;
+    required = answered.state().requiredId();
+    if (required != null) {
+      getContext().getLog().info("scoring fingerprint {} is required: offering work to its gpu-nodes", required);
+      startProducer();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onNodesListed(NodesListed listed) {
+    Optional<ActorRef<EvaluationWork.NodeCommand>> first =
+        listed.listing() == null
+            ? Optional.empty()
+            : listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().min(java.util.Comparator.comparing(this::hostPort));
+    if (first.isEmpty()) {
+      asking = false; // none yet: the next tick looks again
+      return this;
+    }
+    String node = hostPort(first.get());
+    getContext()
+        .ask(
+            EvaluationWork.NodeDescription.class,
+            first.get(),
+            askTimeout,
+            EvaluationWork.DescribeNode::new,
+            (description, failure) -> new NodeDescribed(failure == null ? description : null, node));
+    return this;
+  }
+
+  /** Where an actor runs: host and port, this node's for a local one. */
+  private String hostPort(ActorRef<?> actor) {
+    return actor.path().address().hasLocalScope() ? getContext().getSystem().address().hostPort() : actor.path().address().hostPort();
+  }
+
+  private Behavior<Command> onNodeDescribed(NodeDescribed described) {
+    if (required != null || described.description() == null) { // a node gone or slow: the next tick asks again
+      asking = false;
+      return this;
+    }
+    askVersion(replyTo -> new ScoringVersion.Adopt(described.description().fingerprint(), described.node(), replyTo));
+    return this;
   }
 
   /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */

@@ -78,6 +78,12 @@ public final class ModelEvaluation
   /** A worker takes a queued model: PRECHECK under a new attempt number. */
   public record Claim(String worker, ActorRef<StatusReply<State>> replyTo) implements Command {}
 
+  /**
+   * The dispatcher refused a worker's claim (it scores under another fingerprint): recorded while the model is queued,
+   * which it stays.
+   */
+  public record RefuseClaim(String worker, String reason, ActorRef<StatusReply<State>> replyTo) implements Command {}
+
   public record StartRunning(int attempt, ActorRef<StatusReply<State>> replyTo) implements Command {}
 
   public record ReportProgress(int attempt, String phase, double fraction, ActorRef<StatusReply<State>> replyTo)
@@ -115,6 +121,9 @@ public final class ModelEvaluation
   public record PrecheckStarted(int attempt, String worker, Instant at) implements Event {}
 
   public record RunningStarted(int attempt, Instant at) implements Event {}
+
+  /** A claim refused by the dispatcher; the model stays queued. */
+  public record ClaimRefused(String worker, String reason, Instant at) implements Event {}
 
   public record ProgressReported(int attempt, String phase, double fraction, Instant at) implements Event {}
 
@@ -337,6 +346,9 @@ public final class ModelEvaluation
         .forState(state -> state.is(ModelStatus.QUEUED))
         .onCommand(Submit.class, this::alreadySubmitted)
         .onCommand(Claim.class, this::claim)
+        .onCommand(
+            RefuseClaim.class,
+            (state, cmd) -> Effect().persist(new ClaimRefused(cmd.worker(), cmd.reason(), Instant.now())).thenReply(cmd.replyTo(), StatusReply::success))
         .onCommand(Requeue.class, (state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.success(state)))
         .onCommand(Rescore.class, this::ignoreStale)
         .onCommand(RecordResult.class, this::recordResult)
@@ -353,6 +365,7 @@ public final class ModelEvaluation
         .onCommand(ReportProgress.class, this::reportProgress)
         .onCommand(Fail.class, this::fail)
         .onCommand(Complete.class, (state, cmd) -> rejectOrIgnore(state, cmd.attempt(), cmd.replyTo(), "cannot complete before precheck has passed"))
+        .onCommand(RefuseClaim.class, this::ignoreStale)
         .onCommand(Requeue.class, this::requeue)
         .onCommand(Rescore.class, this::ignoreStale)
         .onCommand(RecordResult.class, this::recordResult)
@@ -362,6 +375,7 @@ public final class ModelEvaluation
         .forState(state -> state.is(ModelStatus.RUNNING))
         .onCommand(Submit.class, this::alreadySubmitted)
         .onCommand(StartRunning.class, (state, cmd) -> Effect().reply(cmd.replyTo(), StatusReply.success(state)))
+        .onCommand(RefuseClaim.class, this::ignoreStale)
         .onCommand(ReportProgress.class, this::reportProgress)
         .onCommand(Complete.class, this::complete)
         .onCommand(Fail.class, this::fail)
@@ -377,6 +391,7 @@ public final class ModelEvaluation
         .onCommand(Rescore.class, this::rescore)
         .onCommand(RecordResult.class, this::recordResult)
         .onCommand(Claim.class, this::rejectClaim)
+        .onCommand(RefuseClaim.class, this::ignoreStale)
         // A duplicate delivery of the result that finished this attempt, or a result of an older one.
         .onCommand(StartRunning.class, this::ignoreStale)
         .onCommand(ReportProgress.class, this::ignoreStale)
@@ -502,6 +517,7 @@ public final class ModelEvaluation
         .onEvent(EvaluationCompleted.class, State::completed)
         .onEvent(EvaluationFailed.class, State::failed)
         .onEvent(VerdictsRecorded.class, (state, e) -> state)
+        .onEvent(ClaimRefused.class, (state, e) -> state)
         .build();
   }
 }

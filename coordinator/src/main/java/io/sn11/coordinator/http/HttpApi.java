@@ -12,6 +12,7 @@ import io.sn11.cluster.scoring.ScoreInputs;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.scoring.TotalScore;
 import io.sn11.coordinator.CoordinatorSettings;
+import io.sn11.coordinator.dispatch.ScoringVersion;
 import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.evaluation.Submissions;
 import io.sn11.coordinator.readside.ReadSide;
@@ -117,6 +118,7 @@ public final class HttpApi extends ApiDirectives {
                 path("leaderboard", () -> limited("leaderboard", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> leaderboard(query))))))),
                 path("queue", () -> limited("queue", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> queue(query))))))),
                 path("nodes", () -> limited("nodes", () -> withDatabase(get(() -> respond(this::nodes))))),
+                path(PathMatchers.segment("scoring").slash("fingerprint"), () -> limited("scoring_fingerprint", () -> get(() -> respond(this::scoringFingerprint)))),
                 path(
                     PathMatchers.segment("weights").slash("history"),
                     () -> limited("weights_history", () -> withDatabase(get(() -> parameterMap(query -> respond(() -> weightsHistory(query))))))),
@@ -332,16 +334,42 @@ public final class HttpApi extends ApiDirectives {
     return blocking(() -> readSide.pipeline(limit)).thenApply(models -> json(StatusCodes.OK, mapper.createObjectNode().set("models", views.modelRows(models))));
   }
 
-  /** The cluster's members and each gpu-node's worker slots, with the model each slot is evaluating. */
+  /**
+   * The cluster's members and each gpu-node's worker slots, with the model each slot is evaluating, and each gpu-node's
+   * scoring fingerprint against the required one.
+   */
   private CompletionStage<HttpResponse> nodes() {
     return ClusterView.nodes(system, settings.askTimeout())
+        .thenCombine(blocking(readSide::evaluating), Map::entry)
         .thenCombine(
-            blocking(readSide::evaluating),
-            (nodes, evaluating) -> {
+            requiredFingerprint(),
+            (found, version) -> {
               ObjectNode answer = mapper.createObjectNode().put("self", Cluster.get(system).selfMember().address().hostPort());
-              answer.set("members", views.nodes(nodes, evaluating));
+              ScoringVersion.Requirement required = version.required();
+              if (required == null) answer.putNull("required_fingerprint");
+              else answer.set("required_fingerprint", views.requirement(required));
+              answer.set("members", views.nodes(found.getKey(), found.getValue(), version.requiredId()));
               return json(StatusCodes.OK, answer);
             });
+  }
+
+  /** The fingerprint required now, the configured one, and every one required so far (oldest first). */
+  private CompletionStage<HttpResponse> scoringFingerprint() {
+    return requiredFingerprint()
+        .thenApply(
+            version -> {
+              ObjectNode answer = mapper.createObjectNode();
+              if (version.required() == null) answer.putNull("required");
+              else answer.set("required", views.requirement(version.required()));
+              answer.put("configured", settings.requiredFingerprint());
+              ArrayNode history = answer.putArray("history");
+              version.history().forEach(requirement -> history.add(views.requirement(requirement)));
+              return json(StatusCodes.OK, answer);
+            });
+  }
+
+  private CompletionStage<ScoringVersion.State> requiredFingerprint() {
+    return ScoringVersion.entity(system).ask(ScoringVersion.Get::new, settings.askTimeout());
   }
 
   private static final int DEFAULT_WEIGHTS_STEPS = 50;

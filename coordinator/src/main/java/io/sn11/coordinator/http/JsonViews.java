@@ -13,6 +13,7 @@ import io.sn11.coordinator.readside.ReadSide;
 import io.sn11.coordinator.readside.RegistryRow;
 import io.sn11.coordinator.weights.WeightsLedger;
 import io.sn11.coordinator.weights.WeightsService;
+import io.sn11.coordinator.dispatch.ScoringVersion;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -248,14 +249,25 @@ final class JsonViews {
     return rows;
   }
 
-  /** The members of the cluster, each gpu-node's slots with the model each is evaluating (null when idle). */
-  ArrayNode nodes(List<ClusterView.Node> nodes, List<ModelRow> evaluating) {
+  /**
+   * The members of the cluster, each gpu-node's slots with the model each is evaluating (null when idle), and its
+   * scoring fingerprint with whether it is the required one ({@code requiredId}, null when none is yet); both null for
+   * members that are no gpu-node.
+   */
+  ArrayNode nodes(List<ClusterView.Node> nodes, List<ModelRow> evaluating, String requiredId) {
     Map<String, ModelRow> byWorker = new HashMap<>();
     evaluating.forEach(m -> { if (m.worker() != null) byWorker.put(m.worker(), m); });
     ArrayNode members = mapper.createArrayNode();
     for (ClusterView.Node node : nodes) {
       ObjectNode member = members.addObject().put("address", node.address()).put("status", node.status()).put("reachable", node.reachable());
       node.roles().forEach(member.putArray("roles")::add);
+      if (node.fingerprint() == null) {
+        member.putNull("fingerprint");
+        member.putNull("matches_required");
+      } else {
+        member.set("fingerprint", fingerprint(node.fingerprint().id(), node.fingerprint().components()));
+        member.put("matches_required", node.fingerprint().id().equals(requiredId));
+      }
       ArrayNode slots = member.putArray("slots");
       for (String worker : node.slots()) {
         ObjectNode slot = slots.addObject().put("worker", worker);
@@ -265,6 +277,23 @@ final class JsonViews {
       }
     }
     return members;
+  }
+
+  /** A scoring fingerprint: its id and components (null when only the id is known). */
+  ObjectNode fingerprint(String id, Map<String, String> components) {
+    ObjectNode node = mapper.createObjectNode().put("id", id);
+    if (components == null) node.putNull("components");
+    else components.forEach(node.putObject("components")::put);
+    return node;
+  }
+
+  /** A fingerprint required, since when, and how it was chosen: adopted from a gpu-node, or configured. */
+  ObjectNode requirement(ScoringVersion.Requirement requirement) {
+    ObjectNode node = fingerprint(requirement.id(), requirement.components());
+    node.put("chosen", requirement.node() == null ? "configured" : "adopted");
+    node.put("adopted_from", requirement.node());
+    node.put("since", timestamp(requirement.since()));
+    return node;
   }
 
   /** Each validator's latest state as it reported it: the dashboard's validators table. */

@@ -307,6 +307,17 @@ class ModelEvaluationTest {
     assertEquals("gpu-1", kit.getState().worker());
   }
 
+  @Test
+  void aRefusedClaimIsRecordedWhileQueuedAndTheModelStaysQueued() {
+    State queued = submit();
+    var refused = run(r -> new ModelEvaluation.RefuseClaim("gpu-9/slot-1", "claim refused: another fingerprint", r));
+    ModelEvaluation.ClaimRefused event = assertInstanceOf(ModelEvaluation.ClaimRefused.class, refused.event());
+    assertEquals(new ModelEvaluation.ClaimRefused("gpu-9/slot-1", "claim refused: another fingerprint", event.at()), event);
+    assertEquals(queued, ok(refused), "still queued, attempt unchanged");
+    claim("gpu-1");
+    assertIgnored(r -> new ModelEvaluation.RefuseClaim("gpu-9/slot-1", "late", r));
+  }
+
   // ---- running and progress ------------------------------------------------------------------
 
   @Test

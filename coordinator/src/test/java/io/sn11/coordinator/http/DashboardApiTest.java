@@ -138,6 +138,11 @@ class DashboardApiTest {
     assertTrue(self.path("reachable").asBoolean());
     assertEquals("[\"coordinator\"]", self.path("roles").toString());
     assertEquals(0, self.path("slots").size(), "a coordinator alone has no worker slots");
+    assertTrue(self.path("fingerprint").isNull() && self.path("matches_required").isNull(), "no gpu-node, no scoring fingerprint: " + self);
+    assertTrue(nodes.path("required_fingerprint").isNull(), "no gpu-node announced one, none configured: " + nodes);
+    JsonNode version = api.get("/scoring/fingerprint").expect(200).body();
+    assertTrue(version.path("required").isNull() && version.path("configured").isNull(), version::toString);
+    assertEquals(0, version.path("history").size(), version::toString);
   }
 
   @Test

@@ -10,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sn11.cluster.domain.EvaluationInfo;
 import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.scoring.ScoringFingerprint;
 import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.cluster.work.EvaluationWork.Assignment;
+import io.sn11.coordinator.evaluation.ModelEvaluation;
 import io.sn11.coordinator.http.ApiNode.Model;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,10 +36,13 @@ class RescoreEndToEndTest {
 
   private static final Scores OLD = new Scores(0.9, 0.5, 0.8, 0.42, 0.97, 0.6, null, 0.42);
   private static final Scores NEW = new Scores(0.9, 0.4, 0.6, 0.31, 0.96, 0.5, null, 0.31);
+  /** The cluster's scoring version before (the old score's) and now (the required one, the rescore's). */
+  private static final String OLD_FINGERPRINT = ScoringFingerprint.of(Map.of("evaluation.samples", "16")).id();
+  private static final String NEW_FINGERPRINT = ScoringFingerprint.of(Map.of("evaluation.samples", "32")).id();
 
   @BeforeAll
   static void startNode() throws Exception {
-    api = ApiNode.start(dataDir);
+    api = ApiNode.start(dataDir, Map.of("sn11.coordinator.scoring.required-fingerprint", NEW_FINGERPRINT), List.of());
   }
 
   @AfterAll
@@ -45,12 +50,18 @@ class RescoreEndToEndTest {
     if (api != null) api.close();
   }
 
-  private static void evaluate(TestWorker worker, Model m, Scores scores, String fingerprint) throws Exception {
-    Assignment assignment = worker.claimNext(m.hash());
-    worker.report(assignment, new EvaluationWork.Running());
-    worker.report(
-        assignment,
-        new EvaluationWork.Completed(scores, Map.of(EvaluationInfo.SCORING_FINGERPRINT, fingerprint, "content_hash", "c0ffee"), List.of()));
+  /**
+   * The old score, scored before the cluster's scoring version changed: recorded on the model's entity as a slot of
+   * that version reported it (the dispatcher now refuses that fingerprint's results).
+   */
+  private static void scoredUnderTheOldVersion(Model m) throws Exception {
+    api.tell(m, r -> new ModelEvaluation.Claim("old-version/slot-1", r));
+    api.tell(m, r -> new ModelEvaluation.StartRunning(1, r));
+    api.tell(m, r -> new ModelEvaluation.Complete(1, OLD, info(OLD_FINGERPRINT), List.of(), r));
+  }
+
+  private static Map<String, String> info(String fingerprint) {
+    return Map.of(EvaluationInfo.SCORING_FINGERPRINT, fingerprint, "content_hash", "c0ffee");
   }
 
   private static JsonNode submissionDetails(Model m) throws Exception {
@@ -73,19 +84,20 @@ class RescoreEndToEndTest {
     JsonNode row = leaderboardRow(m, "");
     assertEquals("COMPLETED", row.path("status").asText(), row::toString);
     assertEquals(0.42, row.at("/score/total_score").asDouble(), row::toString);
-    assertEquals("fp-old", row.path("scoring_fingerprint").asText(), row::toString);
+    assertEquals(OLD_FINGERPRINT, row.path("scoring_fingerprint").asText(), row::toString);
   }
 
   @Test
   void aRescoreKeepsTheOldScoreUntilTheNewOneLands() throws Exception {
-    TestWorker worker = TestWorker.on(api.node().system());
     Model m = model("rescore-e2e", "model", hotkey("rescore-e2e"), 10);
     api.adminPost("/check_model", m.json()).expect(200);
-    evaluate(worker, m, OLD, "fp-old");
+    scoredUnderTheOldVersion(m);
     ApiNode.await("the first score on the leaderboard", () -> leaderboardRow(m, ""), row -> row != null && "COMPLETED".equals(row.path("status").asText()));
     assertOldScoreVisible(m);
 
-    JsonNode answer = api.adminPost("/admin/rescore", JSON.createObjectNode().put("fingerprint", "fp-new")).expect(200).body();
+    // A slot of the required version joins; the operator rescores under it.
+    TestWorker worker = TestWorker.on(api.node().system(), NEW_FINGERPRINT);
+    JsonNode answer = api.adminPost("/admin/rescore", JSON.createObjectNode().put("fingerprint", NEW_FINGERPRINT)).expect(200).body();
     assertEquals(1, answer.path("queued").asInt(), answer::toString);
     assertEquals(m.hash(), answer.at("/hashes/0").asText(), answer::toString);
     assertEquals(false, answer.path("more").asBoolean(), answer::toString);
@@ -93,7 +105,7 @@ class RescoreEndToEndTest {
     JsonNode ours = api.get("/models/" + m.hash()).expect(200).body();
     assertEquals("COMPLETED", ours.path("status").asText(), ours::toString);
     assertEquals("QUEUED", ours.at("/details/rescore/status").asText(), ours::toString);
-    assertEquals("fp-new", ours.at("/details/rescore/fingerprint").asText(), ours::toString);
+    assertEquals(NEW_FINGERPRINT, ours.at("/details/rescore/fingerprint").asText(), ours::toString);
     assertOldScoreVisible(m);
 
     Assignment rescore = worker.claimNext(m.hash());
@@ -106,14 +118,14 @@ class RescoreEndToEndTest {
 
     worker.report(
         rescore,
-        new EvaluationWork.Completed(NEW, Map.of(EvaluationInfo.SCORING_FINGERPRINT, "fp-new", "content_hash", "c0ffee"), List.of()));
+        new EvaluationWork.Completed(NEW, info(NEW_FINGERPRINT), List.of()));
     JsonNode details = submissionDetails(m);
     assertEquals("COMPLETED", details.path("status").asText());
     assertEquals(0.31, details.at("/score/total_score").asDouble(), details::toString);
     assertTrue(details.at("/details/rescore").isNull(), details::toString);
     JsonNode row =
         ApiNode.await("the new score on the leaderboard", () -> leaderboardRow(m, ""), r -> r.at("/score/total_score").asDouble() == 0.31);
-    assertEquals("fp-new", row.path("scoring_fingerprint").asText());
+    assertEquals(NEW_FINGERPRINT, row.path("scoring_fingerprint").asText());
     assertTrue(row.path("rescore").isNull(), row::toString);
 
     JsonNode history = api.get("/models/" + m.hash() + "/scores").expect(200).body().path("scores");
@@ -122,11 +134,11 @@ class RescoreEndToEndTest {
       entries.add(h.path("attempt").asInt() + " " + h.path("outcome").asText() + " " + h.path("scoring_fingerprint").asText() + " "
           + h.at("/score/total_score").asDouble() + " rescore=" + h.path("rescore").asBoolean());
     }
-    assertEquals(List.of("2 COMPLETED fp-new 0.31 rescore=true", "1 COMPLETED fp-old 0.42 rescore=false"), entries);
+    assertEquals(List.of("2 COMPLETED " + NEW_FINGERPRINT + " 0.31 rescore=true", "1 COMPLETED " + OLD_FINGERPRINT + " 0.42 rescore=false"), entries);
 
-    assertEquals(m.hash(), leaderboardRow(m, "?fingerprint=fp-new").path("model_hash").asText());
-    assertEquals(null, leaderboardRow(m, "?fingerprint=fp-old"));
+    assertEquals(m.hash(), leaderboardRow(m, "?fingerprint=" + NEW_FINGERPRINT).path("model_hash").asText());
+    assertEquals(null, leaderboardRow(m, "?fingerprint=" + OLD_FINGERPRINT));
     // Rescoring under the fingerprint it was just scored with queues nothing.
-    assertEquals(0, api.adminPost("/admin/rescore", JSON.createObjectNode().put("fingerprint", "fp-new")).expect(200).body().path("queued").asInt());
+    assertEquals(0, api.adminPost("/admin/rescore", JSON.createObjectNode().put("fingerprint", NEW_FINGERPRINT)).expect(200).body().path("queued").asInt());
   }
 }

@@ -25,22 +25,24 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
- * One worker slot played by the test, on a node's actor system: it offers itself to the dispatcher under the
- * workers' key, as a gpu-node's slot does, and the test takes each offered job, claims it and reports on it.
+ * One worker slot played by the test, on a node's actor system: it offers itself to the dispatcher under its scoring
+ * fingerprint's key, as a gpu-node's slot does, and the test takes each offered job, claims it and reports on it.
  */
 final class TestWorker {
   private static final Duration WAIT = Duration.ofSeconds(30);
   private final ActorSystem<?> system;
   private final ActorRef<Object> self;
+  private final String fingerprint;
   private final BlockingQueue<ConsumerController.Delivery<Job>> deliveries = new LinkedBlockingQueue<>();
 
   @SuppressWarnings("unchecked")
-  private TestWorker(ActorSystem<?> system) {
+  private TestWorker(ActorSystem<?> system, String fingerprint) {
     this.system = system;
+    this.fingerprint = fingerprint;
     Behavior<Object> slot =
         Behaviors.setup(
             context -> {
-              ActorRef<ConsumerController.Command<Job>> consumer = context.spawn(ConsumerController.create(EvaluationWork.WORKER_KEY), "jobs");
+              ActorRef<ConsumerController.Command<Job>> consumer = context.spawn(ConsumerController.create(EvaluationWork.workerKey(fingerprint)), "jobs");
               ActorRef<ConsumerController.Delivery<Job>> delivered = context.messageAdapter(ConsumerController.deliveryClass(), d -> d);
               consumer.tell(new ConsumerController.Start<>(delivered));
               return Behaviors.receiveMessage(
@@ -52,8 +54,9 @@ final class TestWorker {
     this.self = system.systemActorOf(slot, "test-worker-" + UUID.randomUUID(), Props.empty());
   }
 
-  static TestWorker on(ActorSystem<?> system) {
-    return new TestWorker(system);
+  /** A slot of a gpu-node that scores under the fingerprint {@code fingerprint} (its id). */
+  static TestWorker on(ActorSystem<?> system, String fingerprint) {
+    return new TestWorker(system, fingerprint);
   }
 
   /** Waits for the dispatcher's next offer, which must be {@code hash}, and claims it: the attempt it was assigned. */
@@ -64,7 +67,7 @@ final class TestWorker {
     assertEquals(hash, delivery.message().hash(), "the job offered");
     ActorRef<DispatcherCommand> dispatcher = dispatcher();
     return AskPattern.<DispatcherCommand, StatusReply<Assignment>>ask(
-            dispatcher, replyTo -> new EvaluationWork.Claim(hash, "test-worker/slot-1", self, replyTo), WAIT, system.scheduler())
+            dispatcher, replyTo -> new EvaluationWork.Claim(hash, "test-worker/slot-1", self, fingerprint, replyTo), WAIT, system.scheduler())
         .toCompletableFuture()
         .get()
         .getValue();
@@ -74,7 +77,7 @@ final class TestWorker {
   void report(Assignment assignment, EvaluationWork.Update update) throws Exception {
     StatusReply<Done> answer =
         AskPattern.<DispatcherCommand, StatusReply<Done>>ask(
-                dispatcher(), replyTo -> new EvaluationWork.Report(assignment.hash(), assignment.attempt(), update, replyTo), WAIT, system.scheduler())
+                dispatcher(), replyTo -> new EvaluationWork.Report(assignment.hash(), assignment.attempt(), update, fingerprint, replyTo), WAIT, system.scheduler())
             .toCompletableFuture()
             .get();
     assertEquals(StatusReply.ack(), answer, "the report was recorded");

@@ -2,14 +2,20 @@ package io.sn11.gpunode.worker;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigRenderOptions;
+import io.sn11.cluster.domain.JudgeIdentity;
 import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
+import io.sn11.cluster.scoring.ScoringFingerprint;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.engine.backend.Backends;
+import io.sn11.gpunode.judge.Judge;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -29,7 +35,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The gpu-node role: as many {@link WorkerSlot}s as the node has devices (cpu backend: the configured
  * number), each pulling evaluations from the coordinator's dispatcher. Evaluations are waited for on threads of
- * their own, outside the actors' dispatcher; the real ones run in JVMs of their own ({@link ModelEvaluator}).
+ * their own, outside the actors' dispatcher; the real ones run in JVMs of their own ({@link ModelEvaluator}). At start
+ * the node computes its scoring fingerprint ({@link NodeFingerprint}): its slots offer themselves under it, and a
+ * {@link NodeDescriber} announces it with the slots.
  */
 public final class GpuNodeRole implements Sn11Node.Role {
   private static final Logger log = LoggerFactory.getLogger(GpuNodeRole.class);
@@ -55,9 +63,14 @@ public final class GpuNodeRole implements Sn11Node.Role {
   }
 
   @Override
-  public void start(ActorSystem<?> system) {
-    GpuNodeSettings settings = GpuNodeSettings.fromConfig(system.settings().config());
-    Evaluator evaluator = evaluators.apply(system.settings().config());
+  public void start(ActorSystem<?> system) throws IOException {
+    Config config = system.settings().config();
+    GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
+    Evaluator evaluator = evaluators.apply(config);
+    // The judge the evaluations make is of these settings; the node needs only its identity here.
+    JudgeIdentity judge = Judge.create(settings.judge(), System.getenv()).identity();
+    ScoringFingerprint fingerprint = NodeFingerprint.of(settings, ScoringSettings.fromConfig(config), judge);
+    log.info("scoring fingerprint {}: {}", fingerprint.id(), fingerprint.components());
     AtomicInteger threadNumber = new AtomicInteger();
     ExecutorService evaluationThreads =
         Executors.newFixedThreadPool(
@@ -87,12 +100,14 @@ public final class GpuNodeRole implements Sn11Node.Role {
                   });
             });
     Address node = Cluster.get(system).selfMember().address();
+    List<String> workers = new ArrayList<>();
     for (int slot = 1; slot <= slots(settings); slot++) {
+      String worker = EvaluationWork.workerName(node, slot);
+      workers.add(worker);
       system.systemActorOf(
-          WorkerSlot.create(EvaluationWork.workerName(node, slot), settings, evaluator, evaluationThreads),
-          EvaluationWork.slotActorName(slot),
-          Props.empty());
+          WorkerSlot.create(worker, fingerprint.id(), settings, evaluator, evaluationThreads), EvaluationWork.slotActorName(slot), Props.empty());
     }
+    system.systemActorOf(NodeDescriber.create(new EvaluationWork.NodeDescription(fingerprint, workers)), "scoring-node", Props.empty());
   }
 
   /** One evaluation slot per device: the cuda backend drives one device, whatever slots says. */

@@ -1,5 +1,6 @@
 package io.sn11.gpunode.worker;
 
+import io.sn11.cluster.domain.EvaluationInfo;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.work.EvaluationWork;
@@ -35,7 +36,9 @@ import org.apache.pekko.pattern.StatusReply;
  * heartbeats while it runs, passes its progress on (at most every progress interval, and at every new
  * phase), and sends the result until the coordinator has recorded it. Only then is the job confirmed
  * and the next one asked for. When the coordinator answers a progress report that the attempt is over (its lease
- * expired and it was re-queued, or a result was imported), the slot stops the run at once and moves on.
+ * expired and it was re-queued, or a result was imported), the slot stops the run at once and moves on. It is offered
+ * work under its node's scoring fingerprint, which its claims and reports carry and its completed results name
+ * ({@link EvaluationInfo#SCORING_FINGERPRINT}).
  */
 public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
 
@@ -88,14 +91,18 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     }
   }
 
-  public static Behavior<Command> create(String workerName, GpuNodeSettings settings, Evaluator evaluator, Executor evaluationThreads) {
+  /** @param fingerprint the id of the node's scoring fingerprint: the slot is offered work for it only */
+  public static Behavior<Command> create(
+      String workerName, String fingerprint, GpuNodeSettings settings, Evaluator evaluator, Executor evaluationThreads) {
     return Behaviors.setup(
         context ->
-            Behaviors.withTimers(timers -> new WorkerSlot(context, timers, workerName, settings, evaluator, evaluationThreads, Clock.systemUTC())));
+            Behaviors.withTimers(
+                timers -> new WorkerSlot(context, timers, workerName, fingerprint, settings, evaluator, evaluationThreads, Clock.systemUTC())));
   }
 
   private final TimerScheduler<Command> timers;
   private final String workerName;
+  private final String fingerprint;
   private final GpuNodeSettings settings;
   private final Evaluator evaluator;
   private final Executor evaluationThreads;
@@ -112,6 +119,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
       String workerName,
+      String fingerprint,
       GpuNodeSettings settings,
       Evaluator evaluator,
       Executor evaluationThreads,
@@ -119,6 +127,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     super(context);
     this.timers = timers;
     this.workerName = workerName;
+    this.fingerprint = fingerprint;
     this.settings = settings;
     this.evaluator = evaluator;
     this.evaluationThreads = evaluationThreads;
@@ -136,7 +145,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
     // lease timeout, and a claim of a model that someone else has claimed meanwhile is refused.
     ConsumerController.Settings consumerSettings = ConsumerController.Settings$.MODULE$.create(context.getSystem()).withFlowControlWindow(4);
     ActorRef<ConsumerController.Command<Job>> consumer =
-        context.spawn(ConsumerController.create(EvaluationWork.WORKER_KEY, consumerSettings), "jobs");
+        context.spawn(ConsumerController.create(EvaluationWork.workerKey(fingerprint), consumerSettings), "jobs");
     ActorRef<ConsumerController.Delivery<Job>> deliveries =
         context.messageAdapter(ConsumerController.deliveryClass(), Delivered::new);
     consumer.tell(new ConsumerController.Start<>(deliveries));
@@ -181,7 +190,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
             Assignment.class,
             dispatcher,
             settings.reportTimeout(),
-            replyTo -> new EvaluationWork.Claim(hash, workerName, getContext().getSelf(), replyTo),
+            replyTo -> new EvaluationWork.Claim(hash, workerName, getContext().getSelf(), fingerprint, replyTo),
             (assignment, refusal) -> new ClaimAnswered(delivery, assignment, refusal));
     return this;
   }
@@ -252,10 +261,18 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
 
   private Behavior<Command> onRunFinished(RunFinished finished) {
     if (!isCurrent(finished.attempt()) || current.outcome != null) return this;
-    current.outcome = finished.outcome();
+    current.outcome = stamped(finished.outcome());
     enterPhase("result");
     if (finished.outcome() instanceof Completed completed) recordSpeed(completed.evaluationInfo());
     return sendFinal(finished.attempt());
+  }
+
+  /** A completed result names the fingerprint it was scored under, kept with its scores. */
+  private Update stamped(Update outcome) {
+    if (!(outcome instanceof Completed completed)) return outcome;
+    java.util.Map<String, String> info = new java.util.LinkedHashMap<>(completed.evaluationInfo());
+    info.put(EvaluationInfo.SCORING_FINGERPRINT, fingerprint);
+    return new Completed(completed.scores(), info, completed.verdicts());
   }
 
   private Behavior<Command> onRunStopped(RunStopped stopped) {
@@ -344,7 +361,7 @@ public final class WorkerSlot extends AbstractBehavior<WorkerSlot.Command> {
             Done.class,
             dispatcher,
             settings.reportTimeout(),
-            replyTo -> new EvaluationWork.Report(a.hash(), a.attempt(), update, replyTo),
+            replyTo -> new EvaluationWork.Report(a.hash(), a.attempt(), update, fingerprint, replyTo),
             answer::apply);
   }
 }
