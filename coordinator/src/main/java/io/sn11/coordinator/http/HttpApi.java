@@ -254,8 +254,18 @@ public final class HttpApi extends ApiDirectives {
     String fingerprint = fields.fingerprint("fingerprint");
     Long limit = fields.optionalLongInRange("limit", 1, MAX_RESCORE_LIMIT);
     fields.rejectUnknown();
-    return submissions
-        .rescore(fingerprint, limit == null ? DEFAULT_RESCORE_LIMIT : limit.intValue())
+    return requiredFingerprint()
+        .thenCompose(
+            version -> {
+              // Every evaluation is scored under the required fingerprint: a rescore asked under another could never reach it.
+              String required = version.requiredId();
+              if (!"all".equals(fingerprint) && required != null && !required.equals(fingerprint)) {
+                throw new ApiException(
+                    StatusCodes.CONFLICT, "fingerprint",
+                    "rescores are scored under the required fingerprint " + required + ": ask for " + required + " or all");
+              }
+              return submissions.rescore(fingerprint, limit == null ? DEFAULT_RESCORE_LIMIT : limit.intValue());
+            })
         .thenApply(
             outcome -> {
               ObjectNode answer = mapper.createObjectNode().put("fingerprint", fingerprint).put("queued", outcome.queued().size());

@@ -95,6 +95,11 @@ class RescoreEndToEndTest {
     ApiNode.await("the first score on the leaderboard", () -> leaderboardRow(m, ""), row -> row != null && "COMPLETED".equals(row.path("status").asText()));
     assertOldScoreVisible(m);
 
+    // A rescore under another fingerprint than the required one could never be scored so: refused, nothing queued.
+    JsonNode refused = api.adminPost("/admin/rescore", JSON.createObjectNode().put("fingerprint", OLD_FINGERPRINT)).expect(409).body();
+    assertEquals("fingerprint", refused.path("field").asText(), refused::toString);
+    assertTrue(api.get("/models/" + m.hash()).expect(200).body().at("/details/rescore").isNull(), "no rescore queued");
+
     // A slot of the required version joins; the operator rescores under it.
     TestWorker worker = TestWorker.on(api.node().system(), NEW_FINGERPRINT);
     JsonNode answer = api.adminPost("/admin/rescore", JSON.createObjectNode().put("fingerprint", NEW_FINGERPRINT)).expect(200).body();
