@@ -12,23 +12,27 @@ import java.util.Optional;
 /**
  * The real evaluation: the model folder from the store (fetched from the Hub when missing), then everything that reads
  * the miner's files, from the precheck to the scores ({@link ModelScoring}), in a JVM of its own
- * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model.
+ * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model. The replies the model
+ * wrote there come back as text and are judged here, by the node's resident judge ({@link RepliesJudging}).
  */
 public final class ModelEvaluator implements Evaluator {
   private final ModelStore store;
   private final Optional<HubClient> hub;
   private final EvaluationProcess process;
   private final String childSettings;
+  private final RepliesJudging judging;
 
   /**
    * @param hub empty when models must already be in the store
    * @param childSettings what every evaluation JVM is configured with: see {@link EvaluationJob#settings()}
+   * @param judging the node's judge step, with the node's one judge
    */
-  ModelEvaluator(ModelStore store, Optional<HubClient> hub, EvaluationProcess process, String childSettings) {
+  ModelEvaluator(ModelStore store, Optional<HubClient> hub, EvaluationProcess process, String childSettings, RepliesJudging judging) {
     this.store = store;
     this.hub = hub;
     this.process = process;
     this.childSettings = childSettings;
+    this.judging = judging;
   }
 
   @Override
@@ -39,11 +43,14 @@ public final class ModelEvaluator implements Evaluator {
     try {
       dir = locate(model, progress);
     } catch (StoreException e) {
-      return ModelScoring.failed(e.getMessage(), e.category());
+      return ModelScoring.failure(e.getMessage(), e.category());
     }
     EvaluationJob job =
         new EvaluationJob(assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), childSettings);
-    return process.run(job, progress);
+    return switch (process.run(job, progress)) {
+      case ChildOutcome.Final f -> f.update();
+      case Replies replies -> judging.complete(replies, progress);
+    };
   }
 
   private Path locate(ModelDetails model, ProgressSink progress) throws StoreException {

@@ -3,13 +3,8 @@ package io.sn11.gpunode.worker;
 import com.typesafe.config.Config;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
-import io.sn11.cluster.domain.Scores;
-import io.sn11.cluster.scoring.ScoreInputs;
 import io.sn11.cluster.scoring.ScoringSettings;
-import io.sn11.cluster.scoring.TotalScore;
-import io.sn11.cluster.work.EvaluationWork.Completed;
 import io.sn11.cluster.work.EvaluationWork.Failed;
-import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.Transformer;
 import io.sn11.engine.backend.Backend;
 import io.sn11.engine.backend.Backends;
@@ -24,8 +19,6 @@ import io.sn11.engine.model.ModelWeights;
 import io.sn11.engine.safetensors.SafetensorsException;
 import io.sn11.engine.tokenizer.ChatTemplate;
 import io.sn11.engine.tokenizer.Tokenizer;
-import io.sn11.gpunode.judge.Judge;
-import io.sn11.gpunode.judge.JudgeOutcome;
 import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.Precheck;
 import io.sn11.gpunode.store.PrecheckResult;
@@ -42,29 +35,29 @@ import java.util.TreeMap;
  * ({@link Precheck}), the sizes the config implies against the node's limits, the weights' shapes in the safetensors
  * headers, and the tokenizer, which must load and encode (its native library aborts the process on some damaged
  * files). Only then RUNNING: the engine's eval score, creativity and latency on the dataset, the size score, and the
- * judge step, where the model writes the last turn of the same samples and the judge compares.
+ * generation of the judge step, where the model writes the last turn of the same samples; the node's judge compares
+ * them ({@link RepliesJudging}).
  */
 final class ModelScoring {
   private static final String TOKENIZER_PROBE = "Hello, traveller. What brings you here?";
 
   private final GpuNodeSettings settings;
   private final ScoringSettings scoring;
-  private final JudgeStep judge;
 
-  ModelScoring(GpuNodeSettings settings, ScoringSettings scoring, JudgeStep judge) {
+  ModelScoring(GpuNodeSettings settings, ScoringSettings scoring) {
     this.settings = settings;
     this.scoring = scoring;
-    this.judge = judge;
   }
 
   static ModelScoring fromConfig(Config config) {
-    GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
-    ScoringSettings scoring = ScoringSettings.fromConfig(config);
-    return new ModelScoring(settings, scoring, JudgeStep.of(settings.judge(), Judge.create(settings.judge(), System.getenv()), scoring));
+    return new ModelScoring(GpuNodeSettings.fromConfig(config), ScoringSettings.fromConfig(config));
   }
 
-  /** Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. */
-  Update score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
+  /**
+   * The replies to judge, or the final update of a model that failed before. Local I/O errors (the store, the dataset)
+   * are thrown: they are the node's, not the model's.
+   */
+  ChildOutcome score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
     Path dir = Path.of(job.modelDir());
     PrecheckResult precheck = new Precheck().check(dir, job.revision(), job.chatTemplate(), scoring.maxModelBytes());
     if (!precheck.passed()) return failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER));
@@ -90,7 +83,7 @@ final class ModelScoring {
     }
   }
 
-  private Update run(
+  private ChildOutcome run(
       EvaluationJob job, PrecheckResult precheck, ModelWeights weights, Tokenizer tokenizer, Dataset dataset, Evaluator.ProgressSink progress)
       throws IOException, InterruptedException {
     GpuNodeSettings.EvaluationSettings e = settings.evaluation();
@@ -100,9 +93,9 @@ final class ModelScoring {
       Evaluation.Options options = new Evaluation.Options(e.samples(), job.hash(), template, e.maxTokens(), e.batchSize());
       EvalResult result =
           Evaluation.run(job.repository(), transformer, tokenizer, dataset, options, (scored, total) -> progress.progress("eval", (double) scored / total));
-      JudgeOutcome judged = judge.run(transformer, tokenizer, template, dataset.select(job.hash(), e.samples()), progress::progress);
-      if (!judged.succeeded()) return failed(judged.failureReason(), judged.failureCategory());
-      return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, judged), judged.verdicts());
+      JudgeStep.Generated replies =
+          JudgeStep.generate(transformer, tokenizer, template, dataset.select(job.hash(), e.samples()), settings.judge().generation(), progress::progress);
+      return new Replies(result.evalScore(), result.creativity(), result.latencyMs(), precheck.weightBytes(), info(result, precheck), replies);
     }
   }
 
@@ -134,15 +127,8 @@ final class ModelScoring {
     }
   }
 
-  private Scores scores(EvalResult result, long weightBytes, double judge) {
-    double latency = TotalScore.latencyScore(result.latencyMs(), scoring);
-    Double total = TotalScore.of(new ScoreInputs(result.evalScore(), result.creativity(), latency, null, judge), scoring);
-    return new Scores(
-        TotalScore.modelSizeScore(weightBytes, scoring), result.evalScore(), latency, total, null, result.creativity(), null, judge);
-  }
-
-  /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings. */
-  private Map<String, String> info(EvalResult result, PrecheckResult precheck, JudgeOutcome judged) {
+  /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings (the judge's part: {@link RepliesJudging}). */
+  private Map<String, String> info(EvalResult result, PrecheckResult precheck) {
     Map<String, String> info = new LinkedHashMap<>();
     info.put("content_hash", precheck.contentHash());
     info.put("model_bytes", Long.toString(precheck.weightBytes()));
@@ -156,15 +142,14 @@ final class ModelScoring {
     info.put("max_tokens", Integer.toString(settings.evaluation().maxTokens()));
     info.put("batch_size", Integer.toString(settings.evaluation().batchSize()));
     info.put("mean_forward_latency_ms", Double.toString(result.latencyMs()));
-    info.put("judge", judged.judgeName());
-    info.put("judge_valid_verdicts", Integer.toString(judged.validVerdicts()));
-    info.put("judge_failed", Integer.toString(judged.failed()));
-    info.put("generated_tokens", Integer.toString(judged.generatedTokens()));
-    info.put("generation_tokens_per_second", Double.toString(judged.generationTokensPerSecond()));
     return info;
   }
 
-  static Failed failed(String reason, FailureCategory category) {
+  static ChildOutcome.Final failed(String reason, FailureCategory category) {
+    return new ChildOutcome.Final(failure(reason, category));
+  }
+
+  static Failed failure(String reason, FailureCategory category) {
     return new Failed(new Failure(reason, category));
   }
 }

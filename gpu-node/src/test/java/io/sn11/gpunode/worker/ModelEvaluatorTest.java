@@ -17,6 +17,8 @@ import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
+import io.sn11.gpunode.judge.Judge;
+import io.sn11.gpunode.judge.JudgeSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,7 +55,7 @@ class ModelEvaluatorTest {
     all.put("sn11.judge.generation.max-new-tokens", 16);
     all.putAll(settings);
     Config config = ConfigFactory.parseMap(all).withFallback(ConfigFactory.defaultReference()).resolve();
-    return GpuNodeRole.modelEvaluator(config);
+    return GpuNodeRole.modelEvaluator(config, Judge.create(JudgeSettings.from(config), Map.of(), GpuNodeRole.judgeModels(config)));
   }
 
   /** An assignment of {@code acme/<name>}, chatml, at revision main. */

@@ -1,0 +1,177 @@
+package io.sn11.gpunode.judge;
+
+import io.sn11.cluster.domain.JudgeIdentity;
+import io.sn11.engine.EngineVersion;
+import io.sn11.engine.GenerationOptions;
+import io.sn11.engine.Generator;
+import io.sn11.engine.Transformer;
+import io.sn11.engine.backend.Backend;
+import io.sn11.engine.backend.Backends;
+import io.sn11.engine.json.JsonConstraint;
+import io.sn11.engine.tokenizer.ChatTemplate;
+import io.sn11.engine.tokenizer.Message;
+import io.sn11.engine.tokenizer.Tokenizer;
+import io.sn11.gpunode.judge.Judgement.FailureKind;
+import io.sn11.gpunode.store.Precheck;
+import io.sn11.gpunode.store.PrecheckResult;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.DoubleConsumer;
+
+/**
+ * The {@code engine} judge: a chat model of the operator's, loaded once on the node's backend and kept resident,
+ * prompted with {@link JudgePrompt} in the model's chat template and generating at temperature 0 under the verdict's
+ * {@link JsonConstraint}: every verdict it completes is schema-valid, whatever its weights, and the same comparisons
+ * give the same verdicts. Comparisons are judged {@code batch-size} at a time, one batched generation each; the
+ * evaluations of the node's slots share the model one batch at a time (its workspace is single-use).
+ */
+public final class EngineJudge implements Judge {
+    /** Loads the judge model a setting names: from the model store (fetched when missing) or an operator's folder. */
+    @FunctionalInterface
+    public interface Loader {
+        /** Throws {@link IllegalStateException} with the reason when the model cannot be a judge (operator error). */
+        Judge load(JudgeSettings.EngineModel model);
+    }
+
+    public static final String KIND = "engine";
+
+    private final String name;
+    private final JudgeIdentity identity;
+    private final Backend backend;
+    private final Transformer model;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate template;
+    private final GenerationOptions generation;
+    private final ReentrantLock oneBatchAtATime = new ReentrantLock();
+
+    private EngineJudge(String modelName, String contentHash, Backend backend, Transformer model, Tokenizer tokenizer,
+                        ChatTemplate template, GenerationOptions generation) {
+        this.name = KIND + "[" + modelName + "]";
+        this.identity = new JudgeIdentity(KIND, modelName, contentHash, EngineVersion.VERSION);
+        this.backend = backend;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.template = template;
+        this.generation = generation;
+    }
+
+    /**
+     * Loads the judge model in {@code dir} on a new backend ({@code backendName}, {@code threads} as
+     * {@link Backends#create}); {@code modelName} names it in the identity.
+     *
+     * @throws IllegalStateException naming the folder and the reason when it cannot be a judge
+     */
+    public static EngineJudge load(Path dir, String modelName, JudgeSettings.EngineModel settings, String backendName,
+                                   int threads) {
+        String problem = "the judge model " + modelName + " (" + dir + ") cannot be used: ";
+        PrecheckResult files = new Precheck().check(dir, settings.chatTemplate(), Long.MAX_VALUE);
+        if (!files.passed()) throw new IllegalStateException(problem + files.reason());
+        Backend backend = Backends.create(backendName, threads);
+        Transformer model = null;
+        Tokenizer tokenizer = null;
+        try {
+            model = Transformer.load(dir, backend);
+            tokenizer = Tokenizer.load(dir);
+            JsonConstraint verdicts = JsonConstraint.build(JudgePrompt.VERDICT, tokenizer.vocabulary());
+            GenerationOptions generation = new GenerationOptions(settings.maxNewTokens(), 0, 0, settings.batchSize(), verdicts);
+            return new EngineJudge(modelName, files.contentHash(), backend, model, tokenizer,
+                    ChatTemplate.byName(settings.chatTemplate()), generation);
+        } catch (IOException | RuntimeException e) {
+            closeAll(tokenizer, model, backend);
+            throw new IllegalStateException(problem + e.getMessage(), e);
+        }
+    }
+
+    @Override public String name() { return name; }
+
+    @Override public JudgeIdentity identity() { return identity; }
+
+    /** Batches run one at a time: more threads would only wait. */
+    @Override public int maxConcurrency() { return 1; }
+
+    /** How many comparisons one batched generation judges. */
+    public int batchSize() { return generation.batchSize(); }
+
+    @Override
+    public Judgement judge(Comparison comparison) {
+        return batch(List.of(comparison)).judgements().get(0);
+    }
+
+    @Override
+    public List<Judgement> judgeAll(List<Comparison> comparisons, DoubleConsumer progress) {
+        return judgeAll(comparisons, progress, new Figures[1]);
+    }
+
+    /** What one call generated: for the bench's tokens per second. */
+    public record Figures(int promptTokens, int generatedTokens, long nanos) {}
+
+    /** As {@link #judgeAll(List, DoubleConsumer)}, adding up what the generation took into {@code figures[0]}. */
+    public List<Judgement> judgeAll(List<Comparison> comparisons, DoubleConsumer progress, Figures[] figures) {
+        List<Judgement> out = new ArrayList<>();
+        Figures total = new Figures(0, 0, 0);
+        for (int from = 0; from < comparisons.size(); from += batchSize()) {
+            Batch b = batch(comparisons.subList(from, Math.min(comparisons.size(), from + batchSize())));
+            out.addAll(b.judgements());
+            total = new Figures(total.promptTokens() + b.figures().promptTokens(),
+                    total.generatedTokens() + b.figures().generatedTokens(), total.nanos() + b.figures().nanos());
+            progress.accept((double) out.size() / comparisons.size());
+        }
+        figures[0] = total;
+        return out;
+    }
+
+    private record Batch(List<Judgement> judgements, Figures figures) {}
+
+    /** One batched generation, the model held for its duration; an engine failure fails the batch as ours. */
+    private Batch batch(List<Comparison> comparisons) {
+        List<List<Message>> prompts = comparisons.stream().map(JudgePrompt::render).toList();
+        Generator.Result generated;
+        oneBatchAtATime.lock();
+        try {
+            generated = Generator.replies(model, tokenizer, template, prompts, generation);
+        } catch (RuntimeException e) {
+            Judgement failed = new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, "the judge model failed: " + e);
+            return new Batch(comparisons.stream().map(c -> failed).toList(), new Figures(0, 0, 0));
+        } finally {
+            oneBatchAtATime.unlock();
+        }
+        List<Judgement> judgements = new ArrayList<>();
+        for (Generator.Reply reply : generated.replies()) judgements.add(verdict(reply));
+        return new Batch(judgements, new Figures(generated.promptTokens(), generated.generatedTokens(), generated.nanos()));
+    }
+
+    private Judgement verdict(Generator.Reply reply) {
+        try {
+            return new Judgement.Valid(JudgePrompt.parseVerdict(reply.text()), name);
+        } catch (JudgePrompt.InvalidVerdictException e) {
+            // the constraint makes this unreachable unless the reply was cut (no room left in the model's context)
+            return new Judgement.Failed(FailureKind.JUDGE_INVALID_ANSWER, "invalid verdict (" + reply.finish() + "): " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        oneBatchAtATime.lock();
+        try {
+            closeAll(tokenizer, model, backend);
+        } finally {
+            oneBatchAtATime.unlock();
+        }
+    }
+
+    private static void closeAll(Tokenizer tokenizer, Transformer model, Backend backend) {
+        try {
+            if (tokenizer != null) tokenizer.close();
+            if (model != null) model.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            backend.close();
+        }
+    }
+}
