@@ -186,7 +186,7 @@ class EvaluationClusterTest {
           }
         };
     Model model = model("tiny-llama", "survives-a-lost-worker");
-    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole(config -> hangsAfterStarting))) {
+    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole((config, judge) -> hangsAfterStarting))) {
       coordinator.adminPost("/evaluate_model", model.json()).expect(200);
       JsonNode midway = awaitStatus(model, "RUNNING");
       assertEquals(1, midway.path("details").path("attempt").asInt());
@@ -295,7 +295,7 @@ class EvaluationClusterTest {
         };
     Model superseded = model("tiny-llama", "superseded-while-running");
     Model next = model("tiny-llama", "taken-after-a-superseded-one");
-    try (Sn11Node gpuNode = startGpuNode("gpu-superseded", new GpuNodeRole(config -> runsUntilStopped))) {
+    try (Sn11Node gpuNode = startGpuNode("gpu-superseded", new GpuNodeRole((config, judge) -> runsUntilStopped))) {
       coordinator.adminPost("/evaluate_model", superseded.json()).expect(200);
       awaitStatus(superseded, "RUNNING");
       coordinator.importJudgeScore(superseded, 0.5).expect(200);

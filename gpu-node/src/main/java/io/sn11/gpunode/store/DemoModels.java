@@ -21,6 +21,14 @@ public final class DemoModels {
   private static final Map<String, TinyModels.Arch> MODELS =
       Map.of("tiny-llama", TinyModels.Arch.LLAMA, "tiny-mistral", TinyModels.Arch.MISTRAL, "tiny-qwen2", TinyModels.Arch.QWEN2);
 
+  /** The demo judge: a tiny random-weight chat model (Qwen2 family, chatml) for {@code sn11 serve --judge-model demo}. */
+  public static final String JUDGE = "tiny-judge";
+
+  /** The chat template the demo judge is prompted in. */
+  public static final String JUDGE_CHAT_TEMPLATE = "chatml";
+
+  private static final long JUDGE_SEED = 101;
+
   private DemoModels() {}
 
   /** Writes the demo models that are missing from {@code store}; returns every demo repository id. */
@@ -28,17 +36,29 @@ public final class DemoModels {
     List<String> repositories = new ArrayList<>();
     long seed = 1;
     for (String name : MODELS.keySet().stream().sorted().toList()) {
-      Path target = store.pathFor(NAMESPACE, name, ModelStore.DEFAULT_REVISION);
-      if (!Files.isDirectory(target)) {
-        // Written aside and moved into place, so that a half-written model is never in the store.
-        Path incoming = Files.createTempDirectory(Files.createDirectories(store.root()), ".demo-");
-        TinyModels.write(incoming, MODELS.get(name), DType.BF16, seed);
-        Files.createDirectories(target.getParent());
-        Files.move(incoming, target, StandardCopyOption.ATOMIC_MOVE);
-      }
-      repositories.add(NAMESPACE + "/" + name);
+      repositories.add(ensure(store, name, MODELS.get(name), seed));
       seed++;
     }
     return repositories;
+  }
+
+  /**
+   * Writes the demo judge when missing from {@code store}; returns its repository id. Its verdicts are schema-valid
+   * (the engine judge's constraint) and meaningless (random weights).
+   */
+  public static String ensureJudge(ModelStore store) throws IOException, StoreException {
+    return ensure(store, JUDGE, TinyModels.Arch.QWEN2, JUDGE_SEED);
+  }
+
+  private static String ensure(ModelStore store, String name, TinyModels.Arch arch, long seed) throws IOException, StoreException {
+    Path target = store.pathFor(NAMESPACE, name, ModelStore.DEFAULT_REVISION);
+    if (!Files.isDirectory(target)) {
+      // Written aside and moved into place, so that a half-written model is never in the store.
+      Path incoming = Files.createTempDirectory(Files.createDirectories(store.root()), ".demo-");
+      TinyModels.write(incoming, arch, DType.BF16, seed);
+      Files.createDirectories(target.getParent());
+      Files.move(incoming, target, StandardCopyOption.ATOMIC_MOVE);
+    }
+    return NAMESPACE + "/" + name;
   }
 }
