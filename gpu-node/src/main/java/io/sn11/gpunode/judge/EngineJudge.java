@@ -48,6 +48,8 @@ public final class EngineJudge implements Judge {
     private final ChatTemplate template;
     private final GenerationOptions generation;
     private final ReentrantLock oneBatchAtATime = new ReentrantLock();
+    /** Guarded by the lock: once closed (the node stops), batches fail instead of touching freed weights. */
+    private boolean closed;
 
     private EngineJudge(String modelName, String contentHash, Backend backend, Transformer model, Tokenizer tokenizer,
                         ChatTemplate template, GenerationOptions generation) {
@@ -133,6 +135,7 @@ public final class EngineJudge implements Judge {
         Generator.Result generated;
         oneBatchAtATime.lock();
         try {
+            if (closed) throw new IllegalStateException("the judge is closed: the node is stopping");
             generated = Generator.replies(model, tokenizer, template, prompts, generation);
         } catch (RuntimeException e) {
             Judgement failed = new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, "the judge model failed: " + e);
@@ -158,6 +161,8 @@ public final class EngineJudge implements Judge {
     public void close() {
         oneBatchAtATime.lock();
         try {
+            if (closed) return;
+            closed = true;
             closeAll(tokenizer, model, backend);
         } finally {
             oneBatchAtATime.unlock();

@@ -59,7 +59,12 @@ public final class GpuNodeRole implements Sn11Node.Role {
     this(evaluators, loader -> loader);
   }
 
-  /** @param judgeLoaders wraps the node's loader of an engine judge model (tests count the loads) */
+  /** The real evaluation, with {@code judgeLoaders} wrapping the node's loader of an engine judge model (tests count the loads). */
+  public GpuNodeRole(UnaryOperator<EngineJudge.Loader> judgeLoaders) {
+    this(GpuNodeRole::modelEvaluator, judgeLoaders);
+  }
+
+  /** @param judgeLoaders wraps the node's loader of an engine judge model */
   public GpuNodeRole(BiFunction<Config, Judge, Evaluator> evaluators, UnaryOperator<EngineJudge.Loader> judgeLoaders) {
     this.evaluators = evaluators;
     this.judgeLoaders = judgeLoaders;
