@@ -2,12 +2,11 @@ package io.sn11.gpunode.commands;
 
 import io.sn11.engine.data.Conversation;
 import io.sn11.engine.data.SyntheticDataset;
-import io.sn11.engine.safetensors.DType;
-import io.sn11.engine.tiny.TinyModels;
 import io.sn11.gpunode.judge.Comparison;
 import io.sn11.gpunode.judge.EngineJudge;
 import io.sn11.gpunode.judge.JudgeSettings;
 import io.sn11.gpunode.judge.Judgement;
+import io.sn11.gpunode.store.DemoModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +26,7 @@ import picocli.CommandLine.Option;
         + "random-weight judge written to a temporary folder) and prints verdicts/s, the valid-verdict fraction, the "
         + "batch size and generated tokens/s.")
 public class BenchJudgeCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "DIR", description = "Judge model folder (config.json, *.safetensors, tokenizer.json). Default: a tiny random-weight judge.")
+    @Option(names = "--model", paramLabel = "DIR", description = "Judge model folder (config.json, *.safetensors, tokenizer.json). Default: the demo judge of sn11 serve --judge-model demo, a tiny random-weight model.")
     Path model;
 
     @Option(names = "--chat-template", defaultValue = "chatml", description = "The judge model's chat template. Default: ${DEFAULT-VALUE}.")
@@ -53,7 +52,7 @@ public class BenchJudgeCommand implements Callable<Integer> {
         Path dir = model;
         if (dir == null) {
             dir = Files.createTempDirectory("sn11-bench-judge-");
-            TinyModels.write(dir, TinyModels.Arch.QWEN2, DType.BF16, 101);
+            DemoModels.writeJudge(dir);
         }
         JudgeSettings.EngineModel settings = new JudgeSettings.EngineModel("", "main", dir, chatTemplate, batchSize, maxNewTokens);
         try (EngineJudge judge = EngineJudge.load(dir, dir.toString(), settings, backend, threads)) {

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.DoubleConsumer;
@@ -47,6 +48,8 @@ public final class EngineJudge implements Judge {
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final GenerationOptions generation;
+    /** The longest prompt that leaves room for a whole verdict in the model's context. */
+    private final int maxPromptTokens;
     private final ReentrantLock oneBatchAtATime = new ReentrantLock();
     /** Guarded by the lock: once closed (the node stops), batches fail instead of touching freed weights. */
     private boolean closed;
@@ -60,6 +63,13 @@ public final class EngineJudge implements Judge {
         this.tokenizer = tokenizer;
         this.template = template;
         this.generation = generation;
+        this.maxPromptTokens = contextLength(model) - generation.maxNewTokens();
+    }
+
+    /** The positions a sequence of {@code model} may take: its context, or its sliding window when smaller. */
+    private static int contextLength(Transformer model) {
+        int window = model.config().slidingWindow();
+        return window > 0 ? Math.min(window, model.config().maxPositionEmbeddings()) : model.config().maxPositionEmbeddings();
     }
 
     /**
@@ -81,6 +91,10 @@ public final class EngineJudge implements Judge {
             tokenizer = Tokenizer.load(dir);
             JsonConstraint verdicts = JsonConstraint.build(JudgePrompt.VERDICT, tokenizer.vocabulary());
             GenerationOptions generation = new GenerationOptions(settings.maxNewTokens(), 0, 0, settings.batchSize(), verdicts);
+            if (contextLength(model) <= settings.maxNewTokens()) {
+                throw new IllegalArgumentException("its context of " + contextLength(model) + " tokens holds no prompt beside a verdict of "
+                        + settings.maxNewTokens() + " (sn11.judge.model.max-new-tokens)");
+            }
             return new EngineJudge(modelName, files.contentHash(), backend, model, tokenizer,
                     ChatTemplate.byName(settings.chatTemplate()), generation);
         } catch (IOException | RuntimeException e) {
@@ -129,30 +143,54 @@ public final class EngineJudge implements Judge {
 
     private record Batch(List<Judgement> judgements, Figures figures) {}
 
-    /** One batched generation, the model held for its duration; an engine failure fails the batch as ours. */
+    /**
+     * One batched generation, the model held for its duration; an engine failure fails the batch as the judge's. A
+     * prompt the judge's context cannot hold with a verdict is not cut (the judge would not see the whole material): its
+     * comparison fails as the judge's.
+     */
     private Batch batch(List<Comparison> comparisons) {
-        List<List<Message>> prompts = comparisons.stream().map(JudgePrompt::render).toList();
-        Generator.Result generated;
         oneBatchAtATime.lock();
         try {
-            if (closed) throw new IllegalStateException("the judge is closed: the node is stopping");
-            generated = Generator.replies(model, tokenizer, template, prompts, generation);
+            if (closed) return failed(comparisons.size(), "the judge is closed: the node is stopping");
+            return generate(comparisons);
         } catch (RuntimeException e) {
-            Judgement failed = new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, "the judge model failed: " + e);
-            return new Batch(comparisons.stream().map(c -> failed).toList(), new Figures(0, 0, 0));
+            return failed(comparisons.size(), "the judge model failed: " + e);
         } finally {
             oneBatchAtATime.unlock();
         }
-        List<Judgement> judgements = new ArrayList<>();
-        for (Generator.Reply reply : generated.replies()) judgements.add(verdict(reply));
-        return new Batch(judgements, new Figures(generated.promptTokens(), generated.generatedTokens(), generated.nanos()));
+    }
+
+    private static Batch failed(int count, String reason) {
+        return new Batch(Collections.nCopies(count, new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, reason)), new Figures(0, 0, 0));
+    }
+
+    /** Under the lock: the prompts that fit, generated in one batch. */
+    private Batch generate(List<Comparison> comparisons) {
+        Judgement[] out = new Judgement[comparisons.size()];
+        List<Integer> fitting = new ArrayList<>();
+        List<List<Message>> prompts = new ArrayList<>();
+        for (int i = 0; i < comparisons.size(); i++) {
+            List<Message> prompt = JudgePrompt.render(comparisons.get(i));
+            int tokens = tokenizer.encodePrompt(template.generationPrompt(prompt)).length;
+            if (tokens > maxPromptTokens) {
+                out[i] = new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, "the judge prompt takes " + tokens
+                        + " tokens, more than the " + maxPromptTokens + " the judge model's context leaves beside a verdict");
+            } else {
+                fitting.add(i);
+                prompts.add(prompt);
+            }
+        }
+        if (prompts.isEmpty()) return new Batch(List.of(out), new Figures(0, 0, 0));
+        Generator.Result generated = Generator.replies(model, tokenizer, template, prompts, generation);
+        for (int k = 0; k < fitting.size(); k++) out[fitting.get(k)] = verdict(generated.replies().get(k));
+        return new Batch(List.of(out), new Figures(generated.promptTokens(), generated.generatedTokens(), generated.nanos()));
     }
 
     private Judgement verdict(Generator.Reply reply) {
         try {
             return new Judgement.Valid(JudgePrompt.parseVerdict(reply.text()), name);
         } catch (JudgePrompt.InvalidVerdictException e) {
-            // the constraint makes this unreachable unless the reply was cut (no room left in the model's context)
+            // the constraint makes this unreachable: every prompt leaves room for a whole verdict
             return new Judgement.Failed(FailureKind.JUDGE_INVALID_ANSWER, "invalid verdict (" + reply.finish() + "): " + e.getMessage());
         }
     }

@@ -74,11 +74,6 @@ public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int re
         }
     }
 
-    /** Fails, naming the variable, when the api judge would miss a provider's API key in {@code env}. */
-    public void requireApiKeys(Map<String, String> env) {
-        if (kind == Kind.API) providers.forEach(p -> p.apiKey(env));
-    }
-
     /** Reads {@code sn11.judge} from a resolved configuration that includes the module's reference.conf. */
     public static JudgeSettings from(Config root) {
         Config c = root.getConfig("sn11.judge");

@@ -36,8 +36,8 @@ public final class DemoModels {
     List<String> repositories = new ArrayList<>();
     long seed = 1;
     for (String name : MODELS.keySet().stream().sorted().toList()) {
-      repositories.add(ensure(store, name, MODELS.get(name), seed));
-      seed++;
+      long modelSeed = seed++;
+      repositories.add(ensure(store, name, dir -> TinyModels.write(dir, MODELS.get(name), DType.BF16, modelSeed)));
     }
     return repositories;
   }
@@ -47,15 +47,34 @@ public final class DemoModels {
    * (the engine judge's constraint) and meaningless (random weights).
    */
   public static String ensureJudge(ModelStore store) throws IOException, StoreException {
-    return ensure(store, JUDGE, TinyModels.Arch.QWEN2, JUDGE_SEED);
+    return ensure(store, JUDGE, DemoModels::writeJudge);
   }
 
-  private static String ensure(ModelStore store, String name, TinyModels.Arch arch, long seed) throws IOException, StoreException {
+  /**
+   * Writes the demo judge into {@code dir}: a tiny Qwen2 whose context (8192 positions) holds the judge prompt, which
+   * the tiny tokenizer spells in about 1,500-3,000 tokens, and a verdict.
+   */
+  public static void writeJudge(Path dir) throws IOException {
+    TinyModels.Shape tiny = TinyModels.Shape.TINY;
+    TinyModels.write(dir, TinyModels.Arch.QWEN2, DType.BF16, JUDGE_SEED, new TinyModels.Shape(tiny.hidden(), tiny.intermediate(),
+        tiny.layers(), tiny.heads(), tiny.kvHeads(), tiny.vocab(), tiny.llamaTied(), tiny.ropeFactor(), tiny.ropeOriginalMaxPositions(),
+        JUDGE_CONTEXT, tiny.embeddingStd()));
+  }
+
+  private static final int JUDGE_CONTEXT = 8192;
+
+  /** Writes a model folder into {@code dir}. */
+  @FunctionalInterface
+  private interface Writer {
+    void write(Path dir) throws IOException;
+  }
+
+  private static String ensure(ModelStore store, String name, Writer writer) throws IOException, StoreException {
     Path target = store.pathFor(NAMESPACE, name, ModelStore.DEFAULT_REVISION);
     if (!Files.isDirectory(target)) {
       // Written aside and moved into place, so that a half-written model is never in the store.
       Path incoming = Files.createTempDirectory(Files.createDirectories(store.root()), ".demo-");
-      TinyModels.write(incoming, arch, DType.BF16, seed);
+      writer.write(incoming);
       Files.createDirectories(target.getParent());
       Files.move(incoming, target, StandardCopyOption.ATOMIC_MOVE);
     }

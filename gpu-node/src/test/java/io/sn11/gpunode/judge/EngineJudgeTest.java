@@ -93,6 +93,18 @@ class EngineJudgeTest {
         assertEquals(first.get(5), judge.judge(TEN.get(5)), "and alone");
     }
 
+    /** A prompt the judge's context cannot hold beside a verdict is not cut: that comparison fails as the judge's. */
+    @Test
+    void aPromptBeyondTheJudgesContextFailsAsTheJudgesAndTheBatchGoesOn() {
+        Comparison c = TEN.get(1);
+        Comparison tooLong = new Comparison(c.sampleId(), c.systemPrompt(), c.context(), c.original(), "ha ".repeat(4096));
+        List<Judgement> judged = judge.judgeAll(List.of(tooLong, TEN.get(0)), f -> {});
+        Judgement.Failed failed = assertInstanceOf(Judgement.Failed.class, judged.get(0));
+        assertEquals(Judgement.FailureKind.JUDGE_UNAVAILABLE, failed.kind());
+        assertTrue(failed.reason().contains("more than the " + (4096 - MAX_NEW_TOKENS)), failed.reason());
+        assertEquals(judge.judge(TEN.get(0)), judged.get(1));
+    }
+
     @Test
     void itsIdentityNamesTheModelItsContentAndTheEngine() {
         JudgeIdentity expected = new JudgeIdentity("engine", folder.toString(),
