@@ -177,6 +177,26 @@ class ModelEvaluatorTest {
     assertEquals(1, loads.get(), "loaded once for the node, not per evaluation");
   }
 
+  /** What a node's start makes of a judge model it cannot use: an error naming it (the start stops there). */
+  @Test
+  void aJudgeModelTheNodeCannotUseIsAnErrorNamingIt() throws Exception {
+    Path notAModel = Files.createDirectories(store.resolve("judges/empty"));
+    for (Map<String, Object> judge :
+        List.<Map<String, Object>>of(
+            Map.of("sn11.judge.kind", "engine", "sn11.judge.model.path", notAModel.toString()),
+            Map.of("sn11.judge.kind", "engine", "sn11.judge.model.repository", "acme/absent-judge"))) {
+      Map<String, Object> all = new HashMap<>(judge);
+      all.put("sn11.gpu-node.model-store", store.toString());
+      all.put("sn11.gpu-node.hub.fetch", false);
+      Config config = ConfigFactory.parseMap(all).withFallback(ConfigFactory.defaultReference()).resolve();
+      IllegalStateException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalStateException.class, () -> Judge.create(JudgeSettings.from(config), Map.of(), GpuNodeRole.judgeModels(config)));
+      String named = judge.containsKey("sn11.judge.model.path") ? notAModel.toString() : "acme/absent-judge@main";
+      assertTrue(refused.getMessage().startsWith("the judge model " + named), refused.getMessage());
+    }
+  }
+
   @Test
   void pickleWeightsFailThePrecheckAsTheMinersFault() throws Exception {
     Path model = store.resolve("acme/pickled/main");
