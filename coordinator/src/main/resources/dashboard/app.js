@@ -256,7 +256,10 @@ function describeEvent(type, e) {
     case "PrecheckStarted": return `attempt ${e.attempt} claimed by ${e.worker}: precheck`;
     case "RunningStarted": return `attempt ${e.attempt} running`;
     case "ProgressReported": return `attempt ${e.attempt}: ${e.phase} ${Math.round(e.fraction * 100)}%`;
-    case "VerdictsRecorded": return `attempt ${e.attempt}: ${e.verdicts.length} judge verdicts recorded`;
+    case "VerdictsRecorded": {
+      const judge = e.verdicts.length > 0 ? e.verdicts[0].judge_identity : null; // absent in verdicts stored before judges recorded it
+      return `attempt ${e.attempt}: ${e.verdicts.length} judge verdicts recorded` + (judge ? ` by ${judge.kind} judge ${judge.model}` : "");
+    }
     case "EvaluationCompleted": return `attempt ${e.attempt} completed (${e.source}): total ${fixed(e.scores.total_score)}`;
     case "EvaluationFailed": return `attempt ${e.attempt} failed (${e.failure.category}): ${e.failure.reason}`;
     default: return type;

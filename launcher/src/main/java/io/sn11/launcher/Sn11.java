@@ -6,6 +6,7 @@ import io.sn11.engine.commands.GenerateCommand;
 import io.sn11.engine.commands.LogitsCommand;
 import io.sn11.engine.commands.MakeDatasetCommand;
 import io.sn11.engine.commands.MakeTinyModelCommand;
+import io.sn11.gpunode.commands.BenchJudgeCommand;
 import io.sn11.gpunode.commands.EvaluateChildCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,7 +45,7 @@ public final class Sn11 {
     if (System.getProperty(COMMON_POOL_PARALLELISM) == null && Runtime.getRuntime().availableProcessors() < 3) {
       System.setProperty(COMMON_POOL_PARALLELISM, "2");
     }
-    System.exit(new CommandLine(new Sn11()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+    System.exit(BenchJudgeCommand.withJudgeBench(new CommandLine(new Sn11())).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -19,12 +19,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -174,6 +176,46 @@ class EvaluationClusterTest {
     }
   }
 
+  /**
+   * {@code sn11 serve --judge-model demo}'s settings on a gpu-node: the demo judge is loaded once, at the node's start,
+   * and judges both models, batched; results and stored verdicts name it.
+   */
+  @Test
+  void withTheDemoJudgeModelTheNodesResidentEngineJudgeJudgesEveryModel() throws Exception {
+    JudgeOptions demo = new JudgeOptions();
+    demo.judgeModel = JudgeOptions.DEMO;
+    Map<String, Object> settings = new HashMap<>();
+    demo.putInto(settings);
+    demo.ensureDemoJudge(cluster.modelStore());
+    settings.put("sn11.judge.model.batch-size", 3);
+    settings.put("sn11.judge.model.max-new-tokens", 200);
+    AtomicInteger loads = new AtomicInteger();
+    GpuNodeRole countingLoads = new GpuNodeRole(loader -> model -> {
+      loads.incrementAndGet();
+      return loader.load(model);
+    });
+    try (Sn11Node gpuNode = cluster.startGpuNode("gpu-engine-judge", countingLoads, settings)) {
+      List<Model> models = List.of(model("tiny-llama", "engine-judge-1"), model("tiny-llama", "engine-judge-2"));
+      for (Model m : models) coordinator.adminPost("/evaluate_model", m.json()).expect(200);
+      for (Model m : models) {
+        JsonNode evaluation = awaitStatus(m, "COMPLETED").path("details").path("evaluation");
+        assertEquals("engine[sn11-demo/tiny-judge@main]", evaluation.path("judge").asText(), evaluation::toString);
+        assertEquals("engine", evaluation.path("judge_kind").asText());
+        assertEquals("sn11-demo/tiny-judge@main", evaluation.path("judge_model").asText());
+        assertEquals(64, evaluation.path("judge_content_hash").asText().length());
+        assertEquals("4", evaluation.path("judge_valid_verdicts").asText(), "schema-valid verdicts from random weights");
+        JsonNode page = ApiNode.await("the verdicts on the read side",
+            () -> coordinator.get("/models/" + m.hash() + "/verdicts").expect(200).body(), answer -> answer.path("total").asInt() > 0);
+        for (JsonNode verdict : page.path("verdicts")) {
+          assertEquals("engine", verdict.at("/judge_identity/kind").asText(), verdict::toString);
+          assertEquals(evaluation.path("judge_content_hash").asText(), verdict.at("/judge_identity/content_hash").asText());
+          assertEquals(evaluation.path("judge_engine_version").asText(), verdict.at("/judge_identity/engine_version").asText());
+        }
+      }
+    }
+    assertEquals(1, loads.get(), "one judge for the node, resident across its evaluations");
+  }
+
   @Test
   void aWorkerStoppedMidEvaluationLeavesTheModelRequeuedThenAnotherNodeCompletesIt() throws Exception {
     Evaluator hangsAfterStarting =
@@ -186,7 +228,7 @@ class EvaluationClusterTest {
           }
         };
     Model model = model("tiny-llama", "survives-a-lost-worker");
-    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole(config -> hangsAfterStarting))) {
+    try (Sn11Node doomed = startGpuNode("gpu-doomed", new GpuNodeRole((config, judge) -> hangsAfterStarting))) {
       coordinator.adminPost("/evaluate_model", model.json()).expect(200);
       JsonNode midway = awaitStatus(model, "RUNNING");
       assertEquals(1, midway.path("details").path("attempt").asInt());
@@ -300,7 +342,7 @@ class EvaluationClusterTest {
         };
     Model superseded = model("tiny-llama", "superseded-while-running");
     Model next = model("tiny-llama", "taken-after-a-superseded-one");
-    try (Sn11Node gpuNode = startGpuNode("gpu-superseded", new GpuNodeRole(config -> runsUntilStopped))) {
+    try (Sn11Node gpuNode = startGpuNode("gpu-superseded", new GpuNodeRole((config, judge) -> runsUntilStopped))) {
       coordinator.adminPost("/evaluate_model", superseded.json()).expect(200);
       awaitStatus(superseded, "RUNNING");
       coordinator.importJudgeScore(superseded, 0.5).expect(200);

@@ -138,9 +138,45 @@ class ServeRestartTest {
     stop(second);
   }
 
+  /** {@code sn11 serve --judge-model demo}: the demo model's verdicts come from the engine judge, the tiny demo judge. */
+  @Test
+  void withTheDemoJudgeModelTheDemoIsJudgedByTheEngineJudge() throws Exception {
+    Path data = tmp.resolve("data");
+    Path config = Files.writeString(tmp.resolve("short.conf"), """
+        sn11.gpu-node.threads = 1
+        sn11.gpu-node.evaluation.samples = 3
+        sn11.judge.generation.max-new-tokens = 16
+        sn11.judge.model.max-new-tokens = 200
+        """);
+    Served served = serve(data, "judged", "--judge-model", "demo", "--config", config.toString());
+    String token = Files.readString(data.resolve("admin-token"), StandardCharsets.UTF_8).trim();
+    ObjectNode demo = model("sn11-demo", "tiny-qwen2", ALICE, 150);
+    assertEquals(200, post(served, "/check_model", demo, token).statusCode());
+    JsonNode record =
+        ApiNode.await(
+            "the demo model judged by the demo judge",
+            Duration.ofMinutes(3),
+            () -> getJson(served, "/model_submission_details?" + query(demo)),
+            r -> !r.path("status").asText().matches("QUEUED|PRECHECK|RUNNING"));
+    assertEquals("COMPLETED", record.path("status").asText(), record::toString);
+    JsonNode evaluation = record.at("/details/evaluation");
+    assertEquals("engine[sn11-demo/tiny-judge@main]", evaluation.path("judge").asText(), record::toString);
+    assertEquals("3", evaluation.path("judge_valid_verdicts").asText(), record::toString);
+    JsonNode verdicts =
+        ApiNode.await(
+            "the verdicts on the read side",
+            () -> getJson(served, "/models/" + demo.get("hash").asText() + "/verdicts"),
+            page -> page.path("total").asInt() > 0);
+    for (JsonNode verdict : verdicts.path("verdicts")) {
+      assertEquals("engine", verdict.at("/judge_identity/kind").asText(), verdict::toString);
+      assertEquals("sn11-demo/tiny-judge@main", verdict.at("/judge_identity/model").asText(), verdict::toString);
+    }
+    stop(served);
+  }
+
   // ---- the child process ------------------------------------------------------------------------
 
-  /** Starts {@code sn11 serve} on a free port and waits for the serving line and a healthy /hc. */
+  /** Starts {@code sn11 serve} on a free port, with {@code options} added, and waits for the serving line and a healthy /hc. */
   private Served serve(Path data, String name, String... options) throws Exception {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     int port = freePort();

@@ -68,6 +68,11 @@ final class TestCluster implements AutoCloseable {
     TinyModels.write(store.resolve("sn11-demo").resolve(name).resolve("main"), TinyModels.Arch.LLAMA, DType.BF16, 1, shape);
   }
 
+  /** The gpu-nodes' model store. */
+  io.sn11.gpunode.store.ModelStore modelStore() {
+    return new io.sn11.gpunode.store.ModelStore(store);
+  }
+
   @Override
   public void close() throws Exception {
     coordinator.close();

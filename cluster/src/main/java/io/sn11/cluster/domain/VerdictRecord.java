@@ -10,6 +10,8 @@ import java.util.List;
  * @param realism original, generated or tie; null when the judgement failed (likewise the other criteria)
  * @param judge the judge (and provider) that gave the verdict; null when it failed
  * @param error why the judgement failed; null when it succeeded
+ * @param judgeIdentity the judge asked, precisely (kind, model, content hash, engine version); null in verdicts stored
+ *     before judges recorded it
  */
 public record VerdictRecord(
     String sampleId,
@@ -24,7 +26,8 @@ public record VerdictRecord(
     String entertainmentReasoning,
     String coherencyReasoning,
     String judge,
-    String error)
+    String error,
+    JudgeIdentity judgeIdentity)
     implements CborSerializable {
 
   /** One turn of the conversation before the judged reply: role system, user or assistant. */

@@ -11,6 +11,7 @@ import io.sn11.cluster.domain.FailureCategory;
 import io.sn11.cluster.domain.ModelDetails;
 import io.sn11.cluster.domain.ModelStatus;
 import io.sn11.cluster.domain.Scores;
+import io.sn11.cluster.domain.JudgeIdentity;
 import io.sn11.cluster.domain.VerdictRecord;
 import io.sn11.coordinator.evaluation.ModelEvaluation.Admission;
 import io.sn11.coordinator.evaluation.ModelEvaluation.Claim;
@@ -394,7 +395,8 @@ class ModelEvaluationTest {
     VerdictRecord verdict =
         new VerdictRecord(
             "sample-1", "You are Mira.", List.of(new VerdictRecord.Turn("user", "Hello?")), "Ah, hello.", "Hi!", "original",
-            "generated", "tie", "r", "e", "c", "offline-heuristic-v1", null);
+            "generated", "tie", "r", "e", "c", "engine[acme/judge@main]", null,
+            new JudgeIdentity("engine", "acme/judge@main", "ab".repeat(32), "sn11-engine/0.1.0"));
     var result = run(r -> new Complete(1, SCORES, INFO, List.of(verdict), r));
     assertEquals(2, result.events().size(), () -> "events: " + result.events());
     ModelEvaluation.VerdictsRecorded recorded = assertInstanceOf(ModelEvaluation.VerdictsRecorded.class, result.events().get(0));

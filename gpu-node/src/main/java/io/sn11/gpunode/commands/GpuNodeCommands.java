@@ -3,13 +3,13 @@ package io.sn11.gpunode.commands;
 import io.sn11.engine.commands.EngineCommands;
 
 /**
- * The engine's commands plus gpu-node's own ({@code evaluate-child}), without the launcher: the main class of the
+ * The engine's commands plus gpu-node's own ({@code evaluate-child}, {@code bench judge}), without the launcher: the main class of the
  * evaluation JVM that {@link io.sn11.gpunode.worker.EvaluationProcess} starts.
  */
 public final class GpuNodeCommands {
     private GpuNodeCommands() {}
 
     public static void main(String[] args) {
-        System.exit(EngineCommands.commandLine().addSubcommand(new EvaluateChildCommand()).execute(args));
+        System.exit(BenchJudgeCommand.withJudgeBench(EngineCommands.commandLine().addSubcommand(new EvaluateChildCommand())).execute(args));
     }
 }

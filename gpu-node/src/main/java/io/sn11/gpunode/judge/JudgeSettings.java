@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import io.sn11.engine.GenerationOptions;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -16,9 +17,32 @@ import java.util.Map;
  */
 public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int retries,
                             Duration initialBackoff, Duration maxBackoff, List<Provider> providers,
-                            GenerationOptions generation) {
+                            GenerationOptions generation, EngineModel engine) {
 
-    public enum Kind { OFFLINE, API }
+    public enum Kind { OFFLINE, API, ENGINE }
+
+    /**
+     * The judge model of the {@code engine} kind ({@code sn11.judge.model}): a model store folder
+     * {@code repository@revision} (fetched from the Hub when missing), or an operator's folder {@code path}, which wins.
+     *
+     * @param repository   {@code namespace/name}, or blank
+     * @param path         a local model folder, or null
+     * @param chatTemplate how the judge prompt is rendered for this model (one of the engine's chat templates)
+     * @param batchSize    comparisons judged in one batched generation
+     * @param maxNewTokens longest verdict in tokens; the constraint closes the verdict within it
+     */
+    public record EngineModel(String repository, String revision, Path path, String chatTemplate, int batchSize,
+                              int maxNewTokens) {
+        public EngineModel {
+            if (batchSize < 1) throw new IllegalArgumentException("model.batch-size must be >= 1, got " + batchSize);
+            if (maxNewTokens < 1) throw new IllegalArgumentException("model.max-new-tokens must be >= 1, got " + maxNewTokens);
+        }
+
+        public boolean configured() { return path != null || !repository.isBlank(); }
+
+        /** How the judge model is named in its identity: the folder, else {@code namespace/name@revision}. */
+        public String describe() { return path != null ? path.toString() : repository + "@" + revision; }
+    }
 
     /**
      * One OpenAI-compatible endpoint.
@@ -45,11 +69,9 @@ public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int re
         if (kind == Kind.API && providers.isEmpty()) {
             throw new IllegalArgumentException("sn11.judge.kind = api needs at least one entry in sn11.judge.providers");
         }
-    }
-
-    /** Fails, naming the variable, when the api judge would miss a provider's API key in {@code env}. */
-    public void requireApiKeys(Map<String, String> env) {
-        if (kind == Kind.API) providers.forEach(p -> p.apiKey(env));
+        if (kind == Kind.ENGINE && !engine.configured()) {
+            throw new IllegalArgumentException("sn11.judge.kind = engine needs sn11.judge.model.repository or sn11.judge.model.path");
+        }
     }
 
     /** Reads {@code sn11.judge} from a resolved configuration that includes the module's reference.conf. */
@@ -65,17 +87,28 @@ public record JudgeSettings(Kind kind, int concurrency, Duration timeout, int re
                     .toList();
             return new JudgeSettings(kind(c.getString("kind")), c.getInt("concurrency"),
                     c.getDuration("timeout"), c.getInt("retries"), c.getDuration("initial-backoff"),
-                    c.getDuration("max-backoff"), providers, generation);
+                    c.getDuration("max-backoff"), providers, generation, engineModel(c.getConfig("model")));
         } catch (IllegalArgumentException e) {
             throw new ConfigException.BadValue(c.origin(), "sn11.judge", e.getMessage(), e);
         }
+    }
+
+    private static EngineModel engineModel(Config m) {
+        String path = m.getString("path");
+        String repository = m.getString("repository").strip();
+        if (!repository.isEmpty() && !repository.matches("[^/\\s]+/[^/\\s]+")) {
+            throw new IllegalArgumentException("sn11.judge.model.repository must be namespace/name, got '" + repository + "'");
+        }
+        String template = io.sn11.engine.tokenizer.ChatTemplate.byName(m.getString("chat-template")).id();
+        return new EngineModel(repository, m.getString("revision"), path.isBlank() ? null : Path.of(path).toAbsolutePath().normalize(),
+                template, m.getInt("batch-size"), m.getInt("max-new-tokens"));
     }
 
     private static Kind kind(String value) {
         try {
             return Kind.valueOf(value.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("sn11.judge.kind must be offline or api, got '" + value + "'");
+            throw new IllegalArgumentException("sn11.judge.kind must be offline, api or engine, got '" + value + "'");
         }
     }
 }

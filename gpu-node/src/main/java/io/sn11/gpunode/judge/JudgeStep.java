@@ -1,5 +1,6 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.JudgeIdentity;
 import io.sn11.cluster.domain.VerdictRecord;
 import io.sn11.cluster.scoring.ScoringSettings;
 
@@ -20,18 +21,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionService;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorCompletionService;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 
 /**
- * The judge score of a model: the model writes the last assistant turn of each sampled conversation (batched), the
- * judge compares each with the original (up to {@link Judge#maxConcurrency()} at once), and the subnet's tally turns
- * the verdicts into the score.
+ * The judge score of a model: the model writes the last assistant turn of each sampled conversation (batched, in the
+ * evaluation JVM: {@link #generate}), the node's judge compares each with the original ({@link Judge#judgeAll}: batched
+ * or concurrent as the judge can), and the subnet's tally turns the verdicts into the score ({@link #judge}).
  *
  * <p>Every reply is judged, an empty one too: it loses like any poor reply, as in the subnet; it is not a failed
  * judgement. Failed judgements are the judge's: unreachable, or no valid verdict. Blame when more than the allowed
@@ -52,22 +47,31 @@ public final class JudgeStep {
     }
 
     private final Judge judge;
-    private final GenerationOptions generation;
     private final double maxFailedFraction;
 
-    public JudgeStep(Judge judge, GenerationOptions generation, double maxFailedFraction) {
+    public JudgeStep(Judge judge, double maxFailedFraction) {
         this.judge = judge;
-        this.generation = generation;
         this.maxFailedFraction = maxFailedFraction;
     }
 
-    /** The step the settings describe, with the given judge (see {@link Judge#create}). */
-    public static JudgeStep of(JudgeSettings settings, Judge judge, ScoringSettings scoring) {
-        return new JudgeStep(judge, settings.generation(), scoring.maxFailedJudgementFraction());
+    /** The step with the node's judge and the scoring rule's allowance of failed judgements. */
+    public static JudgeStep of(Judge judge, ScoringSettings scoring) {
+        return new JudgeStep(judge, scoring.maxFailedJudgementFraction());
     }
 
-    public JudgeOutcome run(Transformer model, Tokenizer tok, ChatTemplate template, List<Conversation> conversations,
-                            Progress progress) throws InterruptedException {
+    /** The model's replies to judge, and what generating them took. */
+    public record Generated(List<Comparison> comparisons, int generatedTokens, double tokensPerSecond) {
+        public Generated {
+            comparisons = List.copyOf(comparisons);
+        }
+    }
+
+    /**
+     * The model writes the last assistant turn of each conversation (phase {@link #GENERATE}): in the evaluation JVM,
+     * which holds the miner's model.
+     */
+    public static Generated generate(Transformer model, Tokenizer tok, ChatTemplate template, List<Conversation> conversations,
+                                     GenerationOptions generation, Progress progress) {
         List<List<Message>> histories = conversations.stream()
                 .map(c -> c.messages().subList(0, c.messages().size() - 1)).toList();
         Generator.Result generated = Generator.replies(model, tok, template, histories, generation,
@@ -76,64 +80,29 @@ public final class JudgeStep {
         for (int i = 0; i < conversations.size(); i++) {
             comparisons.add(Comparison.of(conversations.get(i), generated.replies().get(i).text()));
         }
-        return judge(comparisons, generated.generatedTokens(), generated.tokensPerSecond(), progress);
+        return new Generated(comparisons, generated.generatedTokens(), generated.tokensPerSecond());
     }
 
-    /** The judge's verdicts on replies already written, tallied; the generation figures are passed through. */
-    JudgeOutcome judge(List<Comparison> comparisons, int generatedTokens, double tokensPerSecond, Progress progress)
-            throws InterruptedException {
-        List<Judgement> judgements = judgeAll(comparisons, progress);
-
+    /**
+     * The judge's verdicts on replies already written (phase {@link #JUDGE}), tallied: on the node, with its resident
+     * judge; the generation figures are passed through.
+     */
+    public JudgeOutcome judge(Generated replies, Progress progress) throws InterruptedException {
+        List<Comparison> comparisons = replies.comparisons();
+        List<Judgement> judgements = judge.judgeAll(comparisons, f -> progress.report(JUDGE, f));
+        JudgeIdentity identity = judge.identity();
         List<VerdictRecord> records = new ArrayList<>();
         List<Optional<JudgeTally.Verdict>> tallied = new ArrayList<>();
         for (int i = 0; i < comparisons.size(); i++) {
             Judgement j = judgements.get(i);
-            records.add(record(comparisons.get(i), j));
+            records.add(record(comparisons.get(i), j, identity));
             tallied.add(j instanceof Judgement.Valid v ? Optional.of(v.verdict().toTally()) : Optional.empty());
         }
         JudgeTally.Result t = JudgeTally.tally(tallied, maxFailedFraction);
         FailureCategory category = t.failedTooOften() ? blame(judgements, t.validVerdicts()) : null;
-        return new JudgeOutcome(judge.name(), t.score(), t.validVerdicts(), t.failed(), t.generatedWins(), category,
-                category == null ? null : failureReason(judgements), List.copyOf(records), generatedTokens, tokensPerSecond);
-    }
-
-    /** Judgements in comparison order. */
-    private List<Judgement> judgeAll(List<Comparison> comparisons, Progress progress) throws InterruptedException {
-        Judgement[] out = new Judgement[comparisons.size()];
-        if (comparisons.isEmpty()) return List.of();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(judge.maxConcurrency(), comparisons.size()));
-        try {
-            CompletionService<Integer> done = new ExecutorCompletionService<>(pool);
-            for (int i = 0; i < comparisons.size(); i++) {
-                int index = i;
-                Comparison c = comparisons.get(i);
-                done.submit(() -> {
-                    out[index] = judgeSafely(c);
-                    return index;
-                });
-            }
-            for (int finished = 1; finished <= comparisons.size(); finished++) {
-                Future<Integer> f = done.take();
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException("judging failed unexpectedly", e.getCause());
-                }
-                progress.report(JUDGE, (double) finished / comparisons.size());
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        return List.of(out);
-    }
-
-    /** A judge that throws is a judge that could not give an answer. */
-    private Judgement judgeSafely(Comparison c) {
-        try {
-            return judge.judge(c);
-        } catch (RuntimeException e) {
-            return new Judgement.Failed(FailureKind.JUDGE_UNAVAILABLE, "the judge failed: " + e);
-        }
+        return new JudgeOutcome(judge.name(), identity, t.score(), t.validVerdicts(), t.failed(), t.generatedWins(), category,
+                category == null ? null : failureReason(judgements), List.copyOf(records), replies.generatedTokens(),
+                replies.tokensPerSecond());
     }
 
     private FailureCategory blame(List<Judgement> judgements, int validVerdicts) {
@@ -165,16 +134,16 @@ public final class JudgeStep {
     }
 
     /** The stored form of one judged comparison. */
-    static VerdictRecord record(Comparison c, Judgement j) {
+    static VerdictRecord record(Comparison c, Judgement j, JudgeIdentity identity) {
         List<VerdictRecord.Turn> context = c.context().stream().map(m -> new VerdictRecord.Turn(m.role(), m.content())).toList();
         if (j instanceof Judgement.Valid v) {
             JudgeVerdict d = v.verdict();
             return new VerdictRecord(c.sampleId(), c.systemPrompt(), context, c.original(), c.generated(),
                     JudgeVerdict.wireName(d.realism()), JudgeVerdict.wireName(d.entertainment()),
                     JudgeVerdict.wireName(d.coherency()), d.realismReasoning(), d.entertainmentReasoning(),
-                    d.coherencyReasoning(), v.judgedBy(), null);
+                    d.coherencyReasoning(), v.judgedBy(), null, identity);
         }
         return new VerdictRecord(c.sampleId(), c.systemPrompt(), context, c.original(), c.generated(),
-                null, null, null, null, null, null, null, ((Judgement.Failed) j).reason());
+                null, null, null, null, null, null, null, ((Judgement.Failed) j).reason(), identity);
     }
 }

@@ -1,6 +1,7 @@
 package io.sn11.gpunode.worker;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -24,8 +25,9 @@ import java.util.Optional;
 /**
  * The evaluation JVM's side ({@code evaluate-child}, started by {@link EvaluationProcess}): reads one
  * {@link EvaluationJob} as a JSON line on standard input, runs {@link ModelScoring}, and writes JSON lines on standard
- * output: the {@code Running} and {@code Progress} updates as they happen, then the final {@code Completed} or
- * {@code Failed}. Everything else (logs, libraries) goes to standard error. Standard input stays open for as long as
+ * output: the {@code Running} and {@code Progress} updates as they happen, then either the final {@code Failed} (or a
+ * {@code Completed}) or, when the model passed everything up to the judge, its {@link Replies} for the node to judge
+ * with its resident judge. Everything else (logs, libraries) goes to standard error. Standard input stays open for as long as
  * the node wants the result: at its end (the node is gone) this JVM halts rather than run on unwatched.
  */
 public final class EvaluationChild {
@@ -39,6 +41,10 @@ public final class EvaluationChild {
   private static final ObjectMapper JSON = JsonMapper.builder().disable(MapperFeature.AUTO_DETECT_IS_GETTERS).build();
   private static final ObjectWriter UPDATES_OUT = JSON.writerFor(Update.class);
   private static final ObjectReader UPDATES_IN = JSON.readerFor(Update.class);
+  private static final ObjectReader REPLIES_IN = JSON.readerFor(RepliesLine.class).with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  /** The replies' line: one field, {@code replies}, never an update's {@code @type}. */
+  record RepliesLine(Replies replies) {}
 
   private EvaluationChild() {}
 
@@ -56,15 +62,15 @@ public final class EvaluationChild {
         new Evaluator.ProgressSink() {
           @Override
           public void running() {
-            write(updates, new Running());
+            write(updates, line(new Running()));
           }
 
           @Override
           public void progress(String phase, double fraction) {
-            write(updates, new Progress(phase, fraction));
+            write(updates, line(new Progress(phase, fraction)));
           }
         };
-    Update outcome;
+    ChildOutcome outcome;
     try {
       // The node rendered its settings resolved and complete: no libraries' reference.conf to read here (a second at start).
       outcome = ModelScoring.fromConfig(ConfigFactory.parseString(job.settings())).score(job, progress);
@@ -73,7 +79,10 @@ public final class EvaluationChild {
       crash.printStackTrace();
       outcome = ModelScoring.failed("the evaluation crashed: " + crash, FailureCategory.INFRASTRUCTURE);
     }
-    write(updates, outcome);
+    write(updates, switch (outcome) {
+      case ChildOutcome.Final f -> line(f.update());
+      case Replies r -> line(r);
+    });
     return updates.checkError() ? 1 : 0;
   }
 
@@ -96,6 +105,25 @@ public final class EvaluationChild {
     }
   }
 
+  /** The replies as the line the node reads. */
+  static String line(Replies replies) {
+    try {
+      return JSON.writeValueAsString(new RepliesLine(replies));
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The replies a line of the child's output holds; empty for any other line. */
+  static Optional<Replies> parseReplies(String line) {
+    if (!line.startsWith("{\"replies\"")) return Optional.empty();
+    try {
+      return Optional.ofNullable(REPLIES_IN.<RepliesLine>readValue(line).replies());
+    } catch (IOException notReplies) {
+      return Optional.empty();
+    }
+  }
+
   static String line(EvaluationJob job) {
     try {
       return JSON.writeValueAsString(job);
@@ -104,8 +132,7 @@ public final class EvaluationChild {
     }
   }
 
-  private static void write(PrintStream updates, Update update) {
-    String line = line(update);
+  private static void write(PrintStream updates, String line) {
     synchronized (updates) {
       updates.println(line);
       updates.flush();

@@ -63,8 +63,8 @@ final class EvaluationProcess {
     this.settings = settings;
   }
 
-  /** Evaluates in a new JVM; the outcome it reported, or the classification of its end. */
-  Update run(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
+  /** Evaluates in a new JVM; the outcome it reported (final, or the replies to judge), or the classification of its end. */
+  ChildOutcome run(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
     Process child = new ProcessBuilder(command(job)).start();
     String name = "sn11-evaluation-" + child.pid();
     LogTail errors = new LogTail();
@@ -76,7 +76,10 @@ final class EvaluationProcess {
       boolean running = false;
       for (Optional<String> line = lines.take(); line.isPresent(); line = lines.take()) {
         Optional<Update> update = EvaluationChild.parse(line.get());
-        if (update.isEmpty()) {
+        Optional<Replies> replies = update.isEmpty() ? EvaluationChild.parseReplies(line.get()) : Optional.empty();
+        if (replies.isPresent()) {
+          return replies.get(); // its last line: one still exiting is ended below
+        } else if (update.isEmpty()) {
           errors.add(line.get());
         } else if (update.get() instanceof Running) {
           running = true;
@@ -84,7 +87,7 @@ final class EvaluationProcess {
         } else if (update.get() instanceof Progress p) {
           progress.progress(p.phase(), p.fraction());
         } else if (update.get().isFinal()) {
-          return update.get(); // all it had to say: one still exiting is ended below
+          return new ChildOutcome.Final(update.get()); // all it had to say: one still exiting is ended below
         }
       }
       int exit = child.waitFor();
@@ -93,7 +96,7 @@ final class EvaluationProcess {
       Update ended = ended(exit, running, errors);
       log.warn("evaluation of model {} in process {} ended with exit status {} and no result: {}; its last output:\n{}",
           job.hash(), child.pid(), exit, ended, errors.text());
-      return ended;
+      return new ChildOutcome.Final(ended);
     } finally {
       child.descendants().forEach(ProcessHandle::destroyForcibly);
       child.destroyForcibly();
@@ -136,17 +139,17 @@ final class EvaluationProcess {
     if (exit == EvaluationChild.OUT_OF_MEMORY || errors.tellingLine().filter(line -> line.contains("OutOfMemoryError")).isPresent()) {
       String limits = " (heap " + settings.maxHeapBytes() + " bytes, direct memory " + settings.maxDirectMemoryBytes() + " bytes)";
       return running
-          ? ModelScoring.failed("the model ran out of the evaluation's memory" + limits + " after passing the precheck" + excerpt, FailureCategory.MINER)
-          : ModelScoring.failed("the evaluation process ran out of memory" + limits + " " + when + excerpt, FailureCategory.INFRASTRUCTURE);
+          ? ModelScoring.failure("the model ran out of the evaluation's memory" + limits + " after passing the precheck" + excerpt, FailureCategory.MINER)
+          : ModelScoring.failure("the evaluation process ran out of memory" + limits + " " + when + excerpt, FailureCategory.INFRASTRUCTURE);
     }
     if (exit > SIGNAL_EXIT_BASE) {
       int signal = exit - SIGNAL_EXIT_BASE;
       if (SIGNALS_FROM_OUTSIDE.contains(signal)) {
-        return ModelScoring.failed("the evaluation process was stopped from outside the node (signal " + signal + ") " + when, FailureCategory.INFRASTRUCTURE);
+        return ModelScoring.failure("the evaluation process was stopped from outside the node (signal " + signal + ") " + when, FailureCategory.INFRASTRUCTURE);
       }
-      return ModelScoring.failed("the evaluation process crashed (signal " + signal + ") " + when + excerpt, FailureCategory.MINER);
+      return ModelScoring.failure("the evaluation process crashed (signal " + signal + ") " + when + excerpt, FailureCategory.MINER);
     }
-    return ModelScoring.failed("the evaluation process ended with exit status " + exit + " and no result " + when + excerpt, FailureCategory.INFRASTRUCTURE);
+    return ModelScoring.failure("the evaluation process ended with exit status " + exit + " and no result " + when + excerpt, FailureCategory.INFRASTRUCTURE);
   }
 
   /** Reads {@code stream} line by line on a thread of its own until its end. */

@@ -9,8 +9,11 @@ import io.sn11.cluster.scoring.ScoringFingerprint;
 import io.sn11.cluster.scoring.ScoringSettings;
 import io.sn11.cluster.work.EvaluationWork;
 import io.sn11.engine.backend.Backends;
+import io.sn11.gpunode.judge.EngineJudge;
 import io.sn11.gpunode.judge.Judge;
+import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.HubClient;
+import io.sn11.gpunode.store.StoreException;
 import io.sn11.gpunode.store.ModelStore;
 import java.io.IOException;
 import java.time.Duration;
@@ -22,7 +25,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
+import java.nio.file.Path;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -45,16 +50,31 @@ public final class GpuNodeRole implements Sn11Node.Role {
   /** How long a stopping node waits for its evaluations to end (interrupted, their JVMs killed). */
   private static final Duration EVALUATIONS_STOP_WAIT = Duration.ofSeconds(10);
 
-  private final Function<Config, Evaluator> evaluators;
+  private final BiFunction<Config, Judge, Evaluator> evaluators;
+  private final UnaryOperator<EngineJudge.Loader> judgeLoaders;
 
-  /** The real evaluation: model store, Hub, then precheck and engine in a JVM per evaluation. */
+  /** The real evaluation: model store, Hub, then precheck and engine in a JVM per evaluation, judged by the node. */
   public GpuNodeRole() {
-    this(GpuNodeRole::modelEvaluator);
+    this(GpuNodeRole::modelEvaluator, loader -> loader);
   }
 
-  /** @param evaluators makes the evaluator the slots run from the node's configuration (tests replace it) */
-  public GpuNodeRole(Function<Config, Evaluator> evaluators) {
+  /**
+   * @param evaluators makes the evaluator the slots run from the node's configuration and its one judge (tests
+   *     replace it)
+   */
+  public GpuNodeRole(BiFunction<Config, Judge, Evaluator> evaluators) {
+    this(evaluators, loader -> loader);
+  }
+
+  /** The real evaluation, with {@code judgeLoaders} wrapping the node's loader of an engine judge model (tests count the loads). */
+  public GpuNodeRole(UnaryOperator<EngineJudge.Loader> judgeLoaders) {
+    this(GpuNodeRole::modelEvaluator, judgeLoaders);
+  }
+
+  /** @param judgeLoaders wraps the node's loader of an engine judge model */
+  public GpuNodeRole(BiFunction<Config, Judge, Evaluator> evaluators, UnaryOperator<EngineJudge.Loader> judgeLoaders) {
     this.evaluators = evaluators;
+    this.judgeLoaders = judgeLoaders;
   }
 
   @Override
@@ -66,10 +86,17 @@ public final class GpuNodeRole implements Sn11Node.Role {
   public void start(ActorSystem<?> system) throws IOException {
     Config config = system.settings().config();
     GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
-    Evaluator evaluator = evaluators.apply(config);
-    // The judge the evaluations make is of these settings; the node needs only its identity here.
-    JudgeIdentity judge = Judge.create(settings.judge(), System.getenv()).identity();
-    ScoringFingerprint fingerprint = NodeFingerprint.of(settings, ScoringSettings.fromConfig(config), judge);
+    // One judge per node, resident across evaluations and shared by the slots; a judge that cannot be made stops the start.
+    Judge judge = Judge.create(settings.judge(), System.getenv(), judgeLoaders.apply(judgeModels(config)));
+    log.info("judging with {}", judge.identity().describe());
+    CoordinatedShutdown.get(system)
+        .addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-judge", () -> CompletableFuture.supplyAsync(() -> {
+          // evaluation threads stop in the same phase: an engine judge waits for a batch in flight before it closes
+          judge.close();
+          return Done.getInstance();
+        }));
+    Evaluator evaluator = evaluators.apply(config, judge);
+    ScoringFingerprint fingerprint = NodeFingerprint.of(settings, ScoringSettings.fromConfig(config), judge.identity());
     log.info("scoring fingerprint {}: {}", fingerprint.id(), fingerprint.components());
     AtomicInteger threadNumber = new AtomicInteger();
     ExecutorService evaluationThreads =
@@ -119,27 +146,61 @@ public final class GpuNodeRole implements Sn11Node.Role {
     return settings.slots();
   }
 
-  static Evaluator modelEvaluator(Config config) {
+  static Evaluator modelEvaluator(Config config, Judge judge) {
     GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
     ScoringSettings scoring = ScoringSettings.fromConfig(config);
-    // Each evaluation JVM makes its own judge: a provider's key missing stops the node's start instead of every evaluation.
-    settings.judge().requireApiKeys(System.getenv());
-    GpuNodeSettings.HubSettings hubSettings = settings.hub();
-    Optional<HubClient> hub =
-        hubSettings.fetch()
-            ? Optional.of(
-                new HubClient(
-                    HubClient.Config.builder()
-                        .endpoint(hubSettings.endpoint())
-                        .token(System.getenv(hubSettings.tokenEnv()))
-                        .maxTotalBytes(scoring.maxModelBytes())
-                        .build()))
-            : Optional.empty();
     return new ModelEvaluator(
-        new ModelStore(settings.modelStore()), hub, new EvaluationProcess(settings.evaluation().child()), childSettings(config));
+        new ModelStore(settings.modelStore()),
+        hub(settings, scoring),
+        new EvaluationProcess(settings.evaluation().child()),
+        childSettings(config),
+        new RepliesJudging(JudgeStep.of(judge, scoring), scoring));
   }
 
-  /** What an evaluation JVM reads its settings from: the blocks it uses, resolved, nothing else of the node's. */
+  /**
+   * Loads an engine judge's model on the node's backend: the operator's folder, or the model store's folder of
+   * {@code namespace/name@revision}, fetched from the Hub when missing and fetching is on.
+   */
+  static EngineJudge.Loader judgeModels(Config config) {
+    GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
+    ScoringSettings scoring = ScoringSettings.fromConfig(config);
+    return model -> {
+      Path dir = model.path();
+      if (dir == null) {
+        String[] id = model.repository().split("/", 2);
+        ModelStore store = new ModelStore(settings.modelStore());
+        Optional<HubClient> hub = hub(settings, scoring);
+        try {
+          Optional<Path> present = store.find(id[0], id[1], model.revision());
+          if (present.isPresent()) dir = present.get();
+          else if (hub.isPresent()) dir = store.ensure(hub.get(), id[0], id[1], model.revision(), (done, total) -> {});
+          else throw new IllegalStateException("the judge model " + model.describe() + " is not in the model store "
+              + store.pathFor(id[0], id[1], model.revision()) + " and fetching from the Hub is off");
+        } catch (StoreException e) {
+          throw new IllegalStateException("the judge model " + model.describe() + " cannot be fetched: " + e.getMessage(), e);
+        }
+      }
+      return EngineJudge.load(dir, model.describe(), model, settings.backend(), settings.threads());
+    };
+  }
+
+  private static Optional<HubClient> hub(GpuNodeSettings settings, ScoringSettings scoring) {
+    GpuNodeSettings.HubSettings hubSettings = settings.hub();
+    return hubSettings.fetch()
+        ? Optional.of(
+            new HubClient(
+                HubClient.Config.builder()
+                    .endpoint(hubSettings.endpoint())
+                    .token(System.getenv(hubSettings.tokenEnv()))
+                    .maxTotalBytes(scoring.maxModelBytes())
+                    .build()))
+        : Optional.empty();
+  }
+
+  /**
+   * What an evaluation JVM reads its settings from: the blocks it uses, resolved, nothing else of the node's (of
+   * {@code sn11.judge}, the generation of the replies).
+   */
   static String childSettings(Config config) {
     Config used = config.withOnlyPath("sn11.gpu-node").withFallback(config.withOnlyPath("sn11.judge")).withFallback(config.withOnlyPath("sn11.scoring"));
     return used.root().render(ConfigRenderOptions.concise());

@@ -112,7 +112,7 @@ final class LoadedContent {
     String reason = MISMATCH + " (" + recorded.origin().name().toLowerCase(Locale.ROOT) + " at " + recorded.recordedAt() + "): "
         + String.join("; ", differences) + "; content hash recorded " + recorded.contentHash()
         + (loadedContentHash == null ? "" : ", loaded " + loadedContentHash);
-    return Optional.of(ModelScoring.failed(reason, FailureCategory.INFRASTRUCTURE));
+    return Optional.of(ModelScoring.failure(reason, FailureCategory.INFRASTRUCTURE));
   }
 
   /** True for the failure {@link #mismatch} gives. */

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * The real evaluation: the model folder from the store (fetched from the Hub when missing) and its fetch record, then
  * everything that reads the miner's files, from the precheck to the scores ({@link ModelScoring}), in a JVM of its own
  * ({@link EvaluationProcess}): this node never parses, loads or allocates for a miner's model. That JVM checks the files
- * it loads against the record; on a mismatch this node removes the model so that the next attempt fetches it again.
+ * it loads against the record; on a mismatch this node removes the model so that the next attempt fetches it again. The
+ * replies the model wrote there come back as text and are judged here, by the node's resident judge ({@link RepliesJudging}).
  */
 public final class ModelEvaluator implements Evaluator {
   private static final Logger log = LoggerFactory.getLogger(ModelEvaluator.class);
@@ -26,16 +27,19 @@ public final class ModelEvaluator implements Evaluator {
   private final Optional<HubClient> hub;
   private final EvaluationProcess process;
   private final String childSettings;
+  private final RepliesJudging judging;
 
   /**
    * @param hub empty when models must already be in the store
    * @param childSettings what every evaluation JVM is configured with: see {@link EvaluationJob#settings()}
+   * @param judging the node's judge step, with the node's one judge
    */
-  ModelEvaluator(ModelStore store, Optional<HubClient> hub, EvaluationProcess process, String childSettings) {
+  ModelEvaluator(ModelStore store, Optional<HubClient> hub, EvaluationProcess process, String childSettings, RepliesJudging judging) {
     this.store = store;
     this.hub = hub;
     this.process = process;
     this.childSettings = childSettings;
+    this.judging = judging;
   }
 
   @Override
@@ -48,12 +52,16 @@ public final class ModelEvaluator implements Evaluator {
       dir = locate(model, progress);
       fetched = store.recordOrFirstUse(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
     } catch (StoreException e) {
-      return ModelScoring.failed(e.getMessage(), e.category());
+      return ModelScoring.failure(e.getMessage(), e.category());
     }
     EvaluationJob job =
         new EvaluationJob(
             assignment.hash(), model.repository(), model.revisionOrDefault(), model.chatTemplateType(), dir.toString(), fetched, childSettings);
-    Update outcome = process.run(job, progress);
+    Update outcome =
+        switch (process.run(job, progress)) {
+          case ChildOutcome.Final f -> f.update();
+          case Replies replies -> judging.complete(replies, progress);
+        };
     if (outcome instanceof Failed failed && LoadedContent.isMismatch(failed)) forgetChanged(model, failed);
     return outcome;
   }

@@ -3,11 +3,7 @@ package io.sn11.gpunode.worker;
 import com.typesafe.config.Config;
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
-import io.sn11.cluster.domain.Scores;
-import io.sn11.cluster.scoring.ScoreInputs;
 import io.sn11.cluster.scoring.ScoringSettings;
-import io.sn11.cluster.scoring.TotalScore;
-import io.sn11.cluster.work.EvaluationWork.Completed;
 import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.Transformer;
@@ -24,8 +20,6 @@ import io.sn11.engine.model.ModelWeights;
 import io.sn11.engine.safetensors.SafetensorsException;
 import io.sn11.engine.tokenizer.ChatTemplate;
 import io.sn11.engine.tokenizer.Tokenizer;
-import io.sn11.gpunode.judge.Judge;
-import io.sn11.gpunode.judge.JudgeOutcome;
 import io.sn11.gpunode.judge.JudgeStep;
 import io.sn11.gpunode.store.FetchRecord;
 import io.sn11.gpunode.store.FetchRecord.FileDigest;
@@ -46,40 +40,38 @@ import java.util.TreeMap;
  * ({@link Precheck}), the sizes the config implies against the node's limits, the weights' shapes in the safetensors
  * headers, and the tokenizer, which must load and encode (its native library aborts the process on some damaged
  * files). Only then RUNNING: the engine's eval score, creativity and latency on the dataset, the size score, and the
- * judge step, where the model writes the last turn of the same samples and the judge compares.
+ * generation of the judge step, where the model writes the last turn of the same samples; the node's judge compares
+ * them ({@link RepliesJudging}).
  */
 final class ModelScoring {
   private static final String TOKENIZER_PROBE = "Hello, traveller. What brings you here?";
 
   private final GpuNodeSettings settings;
   private final ScoringSettings scoring;
-  private final JudgeStep judge;
 
-  ModelScoring(GpuNodeSettings settings, ScoringSettings scoring, JudgeStep judge) {
+  ModelScoring(GpuNodeSettings settings, ScoringSettings scoring) {
     this.settings = settings;
     this.scoring = scoring;
-    this.judge = judge;
   }
 
   static ModelScoring fromConfig(Config config) {
-    GpuNodeSettings settings = GpuNodeSettings.fromConfig(config);
-    ScoringSettings scoring = ScoringSettings.fromConfig(config);
-    return new ModelScoring(settings, scoring, JudgeStep.of(settings.judge(), Judge.create(settings.judge(), System.getenv()), scoring));
+    return new ModelScoring(GpuNodeSettings.fromConfig(config), ScoringSettings.fromConfig(config));
   }
 
   /**
-   * Local I/O errors (the store, the dataset) are thrown: they are the node's, not the model's. The files are checked
-   * against the record of the fetch ({@link LoadedContent}): config.json and tokenizer.json as soon as they are read, the
-   * weights once mapped; a failure blamed on the weights or the precheck stands only when the files are the recorded ones.
+   * The replies to judge, or the final update of a model that failed before. Local I/O errors (the store, the dataset)
+   * are thrown: they are the node's, not the model's. The files are checked against the record of the fetch
+   * ({@link LoadedContent}): config.json and tokenizer.json as soon as they are read, the weights once mapped; a failure
+   * blamed on the weights or the precheck stands only when the files are the recorded ones.
    */
-  Update score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
+  ChildOutcome score(EvaluationJob job, Evaluator.ProgressSink progress) throws IOException, InterruptedException {
     Path dir = Path.of(job.modelDir());
     PrecheckResult precheck = new Precheck().checkUnhashed(dir, job.revision(), job.chatTemplate(), scoring.maxModelBytes());
-    if (!precheck.passed()) return unlessChanged(job, failed(precheck.reason(), precheck.category().orElse(FailureCategory.MINER)));
+    if (!precheck.passed()) return unlessChanged(job, failure(precheck.reason(), precheck.category().orElse(FailureCategory.MINER)));
     LoadedContent content = LoadedContent.read(dir);
     // Before anything parses them (the tokenizer's native library could abort on a file that is not the miner's).
     Optional<Update> metadataMismatch = content.metadataMismatch(job.fetched());
-    if (metadataMismatch.isPresent()) return metadataMismatch.get();
+    if (metadataMismatch.isPresent()) return new ChildOutcome.Final(metadataMismatch.get());
     ModelConfig config;
     try {
       config = ModelConfig.fromJson(content.config(), dir.resolve(FetchRecord.CONFIG).toString());
@@ -94,7 +86,7 @@ final class ModelScoring {
       long checkStart = System.nanoTime();
       SortedMap<String, FileDigest> loaded = content.digests(weights);
       Optional<Update> mismatch = content.mismatch(job.fetched(), loaded);
-      if (mismatch.isPresent()) return mismatch.get();
+      if (mismatch.isPresent()) return new ChildOutcome.Final(mismatch.get());
       ContentCheck check = new ContentCheck(content.contentHash(loaded), (System.nanoTime() - checkStart) / 1_000_000);
       progress.running();
       return run(job, precheck, check, weights, tokenizer, dataset(e), progress);
@@ -103,18 +95,18 @@ final class ModelScoring {
       return failed(ex.getMessage(), FailureCategory.INFRASTRUCTURE);
     } catch (SafetensorsException | ModelException ex) {
       // Passed the precheck's file checks but the engine cannot read it: the repository's fault.
-      return unlessChanged(job, failed("the engine cannot load the model: " + ex.getMessage(), FailureCategory.MINER));
+      return unlessChanged(job, failure("the engine cannot load the model: " + ex.getMessage(), FailureCategory.MINER));
     }
   }
 
   /** The loaded files' content hash, checked against the record, and how long hashing them took. */
   private record ContentCheck(String contentHash, long millis) {}
 
-  private static Update unlessChanged(EvaluationJob job, Update minersFailure) throws IOException {
-    return LoadedContent.unlessChanged(job.fetched(), Path.of(job.modelDir()), minersFailure);
+  private static ChildOutcome unlessChanged(EvaluationJob job, Failed minersFailure) throws IOException {
+    return new ChildOutcome.Final(LoadedContent.unlessChanged(job.fetched(), Path.of(job.modelDir()), minersFailure));
   }
 
-  private Update run(
+  private ChildOutcome run(
       EvaluationJob job, PrecheckResult precheck, ContentCheck check, ModelWeights weights, Tokenizer tokenizer, Dataset dataset,
       Evaluator.ProgressSink progress)
       throws IOException, InterruptedException {
@@ -125,9 +117,9 @@ final class ModelScoring {
       Evaluation.Options options = new Evaluation.Options(e.samples(), job.hash(), template, e.maxTokens(), e.batchSize());
       EvalResult result =
           Evaluation.run(job.repository(), transformer, tokenizer, dataset, options, (scored, total) -> progress.progress("eval", (double) scored / total));
-      JudgeOutcome judged = judge.run(transformer, tokenizer, template, dataset.select(job.hash(), e.samples()), progress::progress);
-      if (!judged.succeeded()) return failed(judged.failureReason(), judged.failureCategory());
-      return new Completed(scores(result, precheck.weightBytes(), judged.score()), info(result, precheck, check, judged), judged.verdicts());
+      JudgeStep.Generated replies =
+          JudgeStep.generate(transformer, tokenizer, template, dataset.select(job.hash(), e.samples()), settings.judge().generation(), progress::progress);
+      return new Replies(result.evalScore(), result.creativity(), result.latencyMs(), precheck.weightBytes(), info(result, precheck, check), replies);
     }
   }
 
@@ -160,15 +152,8 @@ final class ModelScoring {
     }
   }
 
-  private Scores scores(EvalResult result, long weightBytes, double judge) {
-    double latency = TotalScore.latencyScore(result.latencyMs(), scoring);
-    Double total = TotalScore.of(new ScoreInputs(result.evalScore(), result.creativity(), latency, null, judge), scoring);
-    return new Scores(
-        TotalScore.modelSizeScore(weightBytes, scoring), result.evalScore(), latency, total, null, result.creativity(), null, judge);
-  }
-
-  /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings. */
-  private Map<String, String> info(EvalResult result, PrecheckResult precheck, ContentCheck check, JudgeOutcome judged) {
+  /** What shaped the result, so that it can be reproduced: model content, dataset, engine, backend, settings (the judge's part: {@link RepliesJudging}). */
+  private Map<String, String> info(EvalResult result, PrecheckResult precheck, ContentCheck check) {
     Map<String, String> info = new LinkedHashMap<>();
     info.put("content_hash", check.contentHash());
     info.put("content_check_ms", Long.toString(check.millis()));
@@ -183,15 +168,14 @@ final class ModelScoring {
     info.put("max_tokens", Integer.toString(settings.evaluation().maxTokens()));
     info.put("batch_size", Integer.toString(settings.evaluation().batchSize()));
     info.put("mean_forward_latency_ms", Double.toString(result.latencyMs()));
-    info.put("judge", judged.judgeName());
-    info.put("judge_valid_verdicts", Integer.toString(judged.validVerdicts()));
-    info.put("judge_failed", Integer.toString(judged.failed()));
-    info.put("generated_tokens", Integer.toString(judged.generatedTokens()));
-    info.put("generation_tokens_per_second", Double.toString(judged.generationTokensPerSecond()));
     return info;
   }
 
-  static Failed failed(String reason, FailureCategory category) {
+  static ChildOutcome.Final failed(String reason, FailureCategory category) {
+    return new ChildOutcome.Final(failure(reason, category));
+  }
+
+  static Failed failure(String reason, FailureCategory category) {
     return new Failed(new Failure(reason, category));
   }
 }

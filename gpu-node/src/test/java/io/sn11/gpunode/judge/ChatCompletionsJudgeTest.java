@@ -51,7 +51,7 @@ class ChatCompletionsJudgeTest {
     static JudgeSettings settings(int retries, Duration timeout, Duration maxBackoff, int concurrency,
                                   JudgeSettings.Provider... providers) {
         return new JudgeSettings(JudgeSettings.Kind.API, concurrency, timeout, retries, Duration.ofMillis(10),
-                maxBackoff, List.of(providers), GenerationOptions.defaults());
+                maxBackoff, List.of(providers), GenerationOptions.defaults(), JudgeSettingsTest.NO_MODEL);
     }
 
     static Judgement judgeOnce(FakeChatCompletions s, int retries) {

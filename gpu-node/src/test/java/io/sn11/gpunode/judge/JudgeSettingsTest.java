@@ -14,6 +14,9 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 class JudgeSettingsTest {
+    /** The defaults of sn11.judge.model: no judge model. */
+    static final JudgeSettings.EngineModel NO_MODEL = new JudgeSettings.EngineModel("", "main", null, "chatml", 8, 512);
+
     static Config withDefaults(String hocon) {
         return ConfigFactory.parseString(hocon).withFallback(ConfigFactory.defaultReference()).resolve();
     }
@@ -29,7 +32,8 @@ class JudgeSettingsTest {
         assertEquals(Duration.ofSeconds(60), s.maxBackoff());
         assertEquals(List.of(), s.providers());
         assertEquals(new GenerationOptions(256, 0, 0, 8), s.generation());
-        assertEquals("offline-heuristic-v1", Judge.create(s, Map.of()).name());
+        assertEquals(NO_MODEL, s.engine());
+        assertEquals("offline-heuristic-v1", Judge.create(s, Map.of(), NO_LOADS).name());
     }
 
     @Test
@@ -49,17 +53,35 @@ class JudgeSettingsTest {
                 new JudgeSettings.Provider("local", URI.create("http://127.0.0.1:8000/v1/"), "llama-3.1-8b", null)),
                 s.providers());
         assertEquals(0.2, s.generation().temperature());
-        Judge judge = Judge.create(s, Map.of("OPENAI_API_KEY", "sk-1"));
+        Judge judge = Judge.create(s, Map.of("OPENAI_API_KEY", "sk-1"), NO_LOADS);
         assertEquals("chat-completions[openai:gpt-4o-mini, local:llama-3.1-8b]", judge.name());
         assertEquals(8, judge.maxConcurrency());
-        assertThrows(IllegalArgumentException.class, () -> Judge.create(s, Map.of()), "the key's variable is unset");
-        // what a gpu-node checks at its start, before any evaluation makes a judge
-        s.requireApiKeys(Map.of("OPENAI_API_KEY", "sk-1"));
-        IllegalArgumentException unset = assertThrows(IllegalArgumentException.class, () -> s.requireApiKeys(Map.of()));
+        // what a gpu-node's start does: a provider's key missing stops it, naming the variable
+        IllegalArgumentException unset = assertThrows(IllegalArgumentException.class, () -> Judge.create(s, Map.of(), NO_LOADS));
         assertTrue(unset.getMessage().contains("OPENAI_API_KEY"), unset.getMessage());
-        JudgeSettings offline = new JudgeSettings(JudgeSettings.Kind.OFFLINE, s.concurrency(), s.timeout(), s.retries(),
-                s.initialBackoff(), s.maxBackoff(), s.providers(), s.generation());
-        offline.requireApiKeys(Map.of()); // the offline judge asks no provider
+    }
+
+    /** The judges without a model never load one. */
+    static final EngineJudge.Loader NO_LOADS = model -> {
+        throw new AssertionError("loaded a judge model: " + model);
+    };
+
+    @Test
+    void anEngineJudgeNamesItsModelByRepositoryOrFolder() {
+        JudgeSettings s = JudgeSettings.from(withDefaults("""
+                sn11.judge { kind = engine, model { repository = "acme/judge-8b", revision = v2, chat-template = llama3, batch-size = 16 } }"""));
+        assertEquals(JudgeSettings.Kind.ENGINE, s.kind());
+        assertEquals(new JudgeSettings.EngineModel("acme/judge-8b", "v2", null, "llama3", 16, 512), s.engine());
+        assertEquals("acme/judge-8b@v2", s.engine().describe());
+        List<JudgeSettings.EngineModel> loaded = new java.util.ArrayList<>();
+        Judge offline = new OfflineJudge();
+        assertSame(offline, Judge.create(s, Map.of(), model -> {
+            loaded.add(model);
+            return offline;
+        }));
+        assertEquals(List.of(s.engine()), loaded, "the engine kind loads its model, once");
+        JudgeSettings local = JudgeSettings.from(withDefaults("sn11.judge { kind = engine, model.path = \"/models/judge\" }"));
+        assertEquals("/models/judge", local.engine().describe());
     }
 
     @Test
@@ -67,5 +89,9 @@ class JudgeSettingsTest {
         assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.kind = oracle")));
         assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.kind = api")));
         assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.generation.temperature = 0.5")));
+        assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge.kind = engine")), "no model named");
+        assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge { kind = engine, model.repository = judge }")));
+        assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge { kind = engine, model { path = /j, chat-template = nope } }")));
+        assertThrows(ConfigException.class, () -> JudgeSettings.from(withDefaults("sn11.judge { kind = engine, model { path = /j, batch-size = 0 } }")));
     }
 }

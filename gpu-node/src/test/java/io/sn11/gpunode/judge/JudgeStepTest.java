@@ -1,5 +1,6 @@
 package io.sn11.gpunode.judge;
 
+import io.sn11.cluster.domain.JudgeIdentity;
 import io.sn11.cluster.domain.VerdictRecord;
 import io.sn11.cluster.scoring.ScoringSettings;
 
@@ -72,14 +73,17 @@ class JudgeStepTest {
     static Judgement failed(FailureKind kind) { return new Judgement.Failed(kind, kind.name()); }
 
     static JudgeOutcome run(Judge judge) throws InterruptedException {
-        return new JudgeStep(judge, GENERATION, 0.1).run(model, tok, ChatTemplate.LLAMA3, TEN, (phase, f) -> {});
+        JudgeStep.Generated replies = JudgeStep.generate(model, tok, ChatTemplate.LLAMA3, TEN, GENERATION, (phase, f) -> {});
+        return new JudgeStep(judge, 0.1).judge(replies, (phase, f) -> {});
     }
 
     @Test
     void offlineJudgeScoresEndToEndAndReportsProgress() throws Exception {
         List<String> progress = new ArrayList<>();
-        JudgeStep step = JudgeStep.of(JudgeSettings.from(ConfigFactory.defaultReference()), new OfflineJudge(), ScoringSettings.defaults());
-        JudgeOutcome a = step.run(model, tok, ChatTemplate.CHATML, TEN, (phase, f) -> progress.add(phase + " " + f));
+        JudgeStep step = JudgeStep.of(new OfflineJudge(), ScoringSettings.defaults());
+        GenerationOptions generation = JudgeSettings.from(ConfigFactory.defaultReference()).generation();
+        JudgeStep.Generated replies = JudgeStep.generate(model, tok, ChatTemplate.CHATML, TEN, generation, (phase, f) -> progress.add(phase + " " + f));
+        JudgeOutcome a = step.judge(replies, (phase, f) -> progress.add(phase + " " + f));
         assertTrue(a.succeeded(), a.failureReason());
         assertEquals("offline-heuristic-v1", a.judgeName());
         assertEquals(10, a.validVerdicts());
@@ -94,11 +98,14 @@ class JudgeStepTest {
         assertEquals(TEN.get(0).messages().get(TEN.get(0).messages().size() - 1).content(), first.originalReply());
         assertEquals(TEN.get(0).messages().size() - 2, first.context().size(), "without the system and the last turn");
         assertNull(first.error());
+        assertEquals(new JudgeIdentity("offline", "offline-heuristic-v1", null, null), first.judgeIdentity());
+        assertEquals(first.judgeIdentity(), a.judgeIdentity());
         assertTrue(a.generatedTokens() > 0 && a.generationTokensPerSecond() > 0);
         assertEquals("generate 1.0", progress.get(progress.indexOf("judge 0.1") - 1));
         assertEquals("judge 1.0", progress.get(progress.size() - 1));
         // temperature 0 and a deterministic judge: the same outcome again
-        assertEquals(a.verdicts(), step.run(model, tok, ChatTemplate.CHATML, TEN, (phase, f) -> {}).verdicts());
+        JudgeStep.Generated again = JudgeStep.generate(model, tok, ChatTemplate.CHATML, TEN, generation, (phase, f) -> {});
+        assertEquals(a.verdicts(), step.judge(again, (phase, f) -> {}).verdicts());
     }
 
     @Test
@@ -116,7 +123,7 @@ class JudgeStepTest {
                 return offline.judge(c);
             }
         };
-        JudgeOutcome o = new JudgeStep(watched, GENERATION, 0.1).judge(empty, 0, 0, (phase, f) -> {});
+        JudgeOutcome o = new JudgeStep(watched, 0.1).judge(new JudgeStep.Generated(empty, 0, 0), (phase, f) -> {});
         assertEquals(java.util.Collections.nCopies(10, ""), seen);
         assertTrue(o.succeeded(), o.failureReason());
         assertEquals(10, o.validVerdicts());
@@ -194,6 +201,6 @@ class JudgeStepTest {
 
     static JudgeSettings api(JudgeSettings.Provider p) {
         return new JudgeSettings(JudgeSettings.Kind.API, 4, Duration.ofSeconds(2), 0, Duration.ofMillis(10),
-                Duration.ofMillis(100), List.of(p), GENERATION);
+                Duration.ofMillis(100), List.of(p), GENERATION, JudgeSettingsTest.NO_MODEL);
     }
 }

@@ -9,6 +9,11 @@ import com.typesafe.config.ConfigFactory;
 
 import io.sn11.cluster.domain.Failure;
 import io.sn11.cluster.domain.FailureCategory;
+import io.sn11.cluster.domain.JudgeIdentity;
+import io.sn11.engine.tokenizer.Message;
+import io.sn11.gpunode.judge.Comparison;
+import io.sn11.gpunode.judge.JudgeStep;
+import java.util.LinkedHashMap;
 import io.sn11.cluster.domain.Scores;
 import io.sn11.cluster.domain.VerdictRecord;
 import io.sn11.cluster.work.EvaluationWork.Completed;
@@ -37,7 +42,7 @@ class EvaluationChildTest {
   void everyUpdateComesBackFromItsLine() {
     VerdictRecord verdict =
         new VerdictRecord("s1", "be a bard", List.of(new VerdictRecord.Turn("user", "sing")), "la", "lo", "tie", "generated", "original",
-            "r", "e", "c", "offline-heuristic-v1", null);
+            "r", "e", "c", "offline-heuristic-v1", null, new JudgeIdentity("offline", "offline-heuristic-v1", null, null));
     List<Update> updates =
         List.of(
             new Running(),
@@ -48,9 +53,26 @@ class EvaluationChildTest {
   }
 
   @Test
+  void theRepliesToJudgeComeBackFromTheirLineAndAreNoUpdate() {
+    Comparison comparison = new Comparison("s1", "be a bard", List.of(Message.user("sing \"loud\"\n<|im_end|>")), "la", "lo\u00e9");
+    Map<String, String> info = new LinkedHashMap<>();
+    info.put("content_hash", "ab");
+    info.put("backend", "cpu");
+    info.put("samples", "1");
+    Replies replies = new Replies(0.25, 0.5, 12.5, 1024, info, new JudgeStep.Generated(List.of(comparison), 7, 3.5));
+    String line = EvaluationChild.line(replies);
+    assertEquals(Optional.of(replies), EvaluationChild.parseReplies(line));
+    assertEquals(List.copyOf(info.keySet()), List.copyOf(EvaluationChild.parseReplies(line).orElseThrow().evaluationInfo().keySet()), "in order");
+    assertEquals(Optional.empty(), EvaluationChild.parse(line), "no update");
+    assertEquals(Optional.empty(), EvaluationChild.parseReplies(EvaluationChild.line(new Running())));
+  }
+
+  @Test
   void otherOutputIsNoUpdate() {
     assertEquals(Optional.empty(), EvaluationChild.parse("[warn] some library printing to stdout"));
     assertEquals(Optional.empty(), EvaluationChild.parse("{\"not\": \"an update\"}"));
+    assertEquals(Optional.empty(), EvaluationChild.parseReplies("{\"replies\": null}"));
+    assertEquals(Optional.empty(), EvaluationChild.parseReplies("{\"replies\": {}, \"more\": 1}"));
   }
 
   /**

@@ -17,11 +17,18 @@ import io.sn11.cluster.work.EvaluationWork.Failed;
 import io.sn11.cluster.work.EvaluationWork.Update;
 import io.sn11.engine.safetensors.DType;
 import io.sn11.engine.tiny.TinyModels;
+import io.sn11.cluster.domain.JudgeIdentity;
+import io.sn11.engine.EngineVersion;
+import io.sn11.gpunode.judge.EngineJudge;
+import io.sn11.gpunode.judge.Judge;
+import io.sn11.gpunode.judge.JudgeSettings;
+import io.sn11.gpunode.store.DemoModels;
 import io.sn11.gpunode.store.FakeHub;
 import io.sn11.gpunode.store.FetchRecord;
 import io.sn11.gpunode.store.HubClient;
 import io.sn11.gpunode.store.ModelStore;
 import io.sn11.gpunode.store.Precheck;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -61,7 +68,7 @@ class ModelEvaluatorTest {
     all.put("sn11.judge.generation.max-new-tokens", 16);
     all.putAll(settings);
     Config config = ConfigFactory.parseMap(all).withFallback(ConfigFactory.defaultReference()).resolve();
-    return GpuNodeRole.modelEvaluator(config);
+    return GpuNodeRole.modelEvaluator(config, Judge.create(JudgeSettings.from(config), Map.of(), GpuNodeRole.judgeModels(config)));
   }
 
   /** An assignment of {@code acme/<name>}, chatml, at revision main. */
@@ -106,6 +113,98 @@ class ModelEvaluatorTest {
     assertEquals("cpu", info.get("backend"));
     assertEquals("offline-heuristic-v1", info.get("judge"));
     assertEquals("3", info.get("samples"));
+  }
+
+  /**
+   * The same model, dataset and settings as before judging moved from the evaluation JVM to the node: the same scores
+   * (all but the latency's, which is measured) and the same verdicts, now recording the judge.
+   */
+  @Test
+  void judgingOnTheNodeGivesTheScoresTheEvaluationJvmGave() throws Exception {
+    TinyModels.write(store.resolve("acme/tiny/main"), TinyModels.Arch.QWEN2, DType.BF16, 3);
+    Completed completed = assertInstanceOf(Completed.class, evaluator().evaluate(assignment("tiny"), new Reports()));
+
+    // measured on main before the split (commit b5b0f78), cpu backend, one thread; the eval's float sums vary in the
+    // last digits from run to run (the SIMD kernels' JIT), far below what a change of tokens would make
+    assertEquals(0.9999967176053259, completed.scores().modelSizeScore());
+    assertEquals(0.0014257242602938515, completed.scores().qualitativeScore(), 1e-9);
+    assertEquals(0.9922688038509834, completed.scores().creativityScore(), 1e-9);
+    assertEquals(0.0, completed.scores().judgeScore());
+    assertEquals(0.0, completed.scores().totalScore());
+    assertEquals("48", completed.evaluationInfo().get("generated_tokens"));
+    assertEquals("synthetic-11-0041", completed.verdicts().get(0).sampleId());
+    assertEquals("original", completed.verdicts().get(0).entertainment());
+    JudgeIdentity offline = new JudgeIdentity("offline", "offline-heuristic-v1", null, null);
+    assertTrue(completed.verdicts().stream().allMatch(v -> offline.equals(v.judgeIdentity())), completed.verdicts()::toString);
+    assertEquals("offline", completed.evaluationInfo().get("judge_kind"));
+    assertEquals("offline-heuristic-v1", completed.evaluationInfo().get("judge_model"));
+    // the node's tally, recomputed from the stored verdicts: generated wins / (3 x valid verdicts)
+    long wins = completed.verdicts().stream().flatMap(v -> java.util.stream.Stream.of(v.realism(), v.entertainment(), v.coherency()))
+        .filter("generated"::equals).count();
+    assertEquals(wins / (3.0 * completed.verdicts().size()), completed.scores().judgeScore(), 1e-12);
+  }
+
+  /** One engine judge for the node, loaded once: two evaluations are judged by it, batched, with its identity. */
+  @Test
+  void theNodesEngineJudgeIsLoadedOnceAndJudgesEveryEvaluation() throws Exception {
+    TinyModels.write(store.resolve("acme/first/main"), TinyModels.Arch.LLAMA, DType.BF16, 1);
+    TinyModels.write(store.resolve("acme/second/main"), TinyModels.Arch.MISTRAL, DType.BF16, 2);
+    String judgeRepository = DemoModels.ensureJudge(new ModelStore(store));
+    Map<String, Object> all = new HashMap<>();
+    all.put("sn11.gpu-node.model-store", store.toString());
+    all.put("sn11.gpu-node.hub.fetch", false);
+    all.put("sn11.gpu-node.backend", "cpu");
+    all.put("sn11.gpu-node.threads", 1);
+    all.put("sn11.gpu-node.evaluation.samples", 3);
+    all.put("sn11.judge.generation.max-new-tokens", 8);
+    all.put("sn11.judge.kind", "engine");
+    all.put("sn11.judge.model.repository", judgeRepository);
+    all.put("sn11.judge.model.batch-size", 2);
+    all.put("sn11.judge.model.max-new-tokens", 200);
+    Config config = ConfigFactory.parseMap(all).withFallback(ConfigFactory.defaultReference()).resolve();
+    AtomicInteger loads = new AtomicInteger();
+    EngineJudge.Loader nodeLoader = GpuNodeRole.judgeModels(config);
+    try (Judge judge = Judge.create(JudgeSettings.from(config), Map.of(), model -> {
+          loads.incrementAndGet();
+          return nodeLoader.load(model);
+        })) {
+      Evaluator evaluator = GpuNodeRole.modelEvaluator(config, judge);
+      JudgeIdentity identity = judge.identity();
+      assertEquals(new JudgeIdentity("engine", judgeRepository + "@main",
+          new Precheck().check(store.resolve(judgeRepository + "/main"), "chatml", Long.MAX_VALUE).contentHash(), EngineVersion.VERSION), identity);
+      for (String name : List.of("first", "second")) {
+        Reports reports = new Reports();
+        Completed completed = assertInstanceOf(Completed.class, evaluator.evaluate(assignment(name), reports));
+        assertEquals(List.of("precheck", "RUNNING", "eval", "generate", "judge"), reports.phases);
+        assertEquals(3, completed.verdicts().size());
+        assertTrue(completed.verdicts().stream().allMatch(v -> v.error() == null && identity.equals(v.judgeIdentity())), completed.verdicts()::toString);
+        assertEquals("3", completed.evaluationInfo().get("judge_valid_verdicts"));
+        assertEquals("engine", completed.evaluationInfo().get("judge_kind"));
+        assertEquals(identity.contentHash(), completed.evaluationInfo().get("judge_content_hash"));
+        assertEquals(EngineVersion.VERSION, completed.evaluationInfo().get("judge_engine_version"));
+      }
+    }
+    assertEquals(1, loads.get(), "loaded once for the node, not per evaluation");
+  }
+
+  /** What a node's start makes of a judge model it cannot use: an error naming it (the start stops there). */
+  @Test
+  void aJudgeModelTheNodeCannotUseIsAnErrorNamingIt() throws Exception {
+    Path notAModel = Files.createDirectories(store.resolve("judges/empty"));
+    for (Map<String, Object> judge :
+        List.<Map<String, Object>>of(
+            Map.of("sn11.judge.kind", "engine", "sn11.judge.model.path", notAModel.toString()),
+            Map.of("sn11.judge.kind", "engine", "sn11.judge.model.repository", "acme/absent-judge"))) {
+      Map<String, Object> all = new HashMap<>(judge);
+      all.put("sn11.gpu-node.model-store", store.toString());
+      all.put("sn11.gpu-node.hub.fetch", false);
+      Config config = ConfigFactory.parseMap(all).withFallback(ConfigFactory.defaultReference()).resolve();
+      IllegalStateException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalStateException.class, () -> Judge.create(JudgeSettings.from(config), Map.of(), GpuNodeRole.judgeModels(config)));
+      String named = judge.containsKey("sn11.judge.model.path") ? notAModel.toString() : "acme/absent-judge@main";
+      assertTrue(refused.getMessage().startsWith("the judge model " + named), refused.getMessage());
+    }
   }
 
   @Test
