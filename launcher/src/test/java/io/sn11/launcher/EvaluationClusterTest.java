@@ -80,13 +80,21 @@ class EvaluationClusterTest {
   }
 
   private static JsonNode details(Model model) throws Exception {
-    return coordinator.get("/model_submission_details?" + ApiNode.query(model.queryFields())).expect(200).body();
+    return details(coordinator, model);
+  }
+
+  private static JsonNode details(ApiNode on, Model model) throws Exception {
+    return on.get("/model_submission_details?" + ApiNode.query(model.queryFields())).expect(200).body();
   }
 
   private static JsonNode awaitStatus(Model model, String status) throws Exception {
+    return awaitStatus(coordinator, model, status);
+  }
+
+  private static JsonNode awaitStatus(ApiNode on, Model model, String status) throws Exception {
     AtomicReference<JsonNode> last = new AtomicReference<>();
     Eventually.await(EVALUATION_DEADLINE, () -> {
-      last.set(details(model));
+      last.set(details(on, model));
       return status.equals(last.get().path("status").asText());
     });
     return last.get();
@@ -178,15 +186,15 @@ class EvaluationClusterTest {
 
   /**
    * {@code sn11 serve --judge-model demo}'s settings on a gpu-node: the demo judge is loaded once, at the node's start,
-   * and judges both models, batched; results and stored verdicts name it.
+   * and judges both models, batched; results and stored verdicts name it. In a cluster of its own: another judge is
+   * another scoring fingerprint, and the shared cluster requires its first node's.
    */
   @Test
-  void withTheDemoJudgeModelTheNodesResidentEngineJudgeJudgesEveryModel() throws Exception {
+  void withTheDemoJudgeModelTheNodesResidentEngineJudgeJudgesEveryModel(@TempDir Path own) throws Exception {
     JudgeOptions demo = new JudgeOptions();
     demo.judgeModel = JudgeOptions.DEMO;
     Map<String, Object> settings = new HashMap<>();
     demo.putInto(settings);
-    demo.ensureDemoJudge(cluster.modelStore());
     settings.put("sn11.judge.model.batch-size", 3);
     settings.put("sn11.judge.model.max-new-tokens", 200);
     AtomicInteger loads = new AtomicInteger();
@@ -194,22 +202,25 @@ class EvaluationClusterTest {
       loads.incrementAndGet();
       return loader.load(model);
     });
-    try (Sn11Node gpuNode = cluster.startGpuNode("gpu-engine-judge", countingLoads, settings)) {
-      List<Model> models = List.of(model("tiny-llama", "engine-judge-1"), model("tiny-llama", "engine-judge-2"));
-      for (Model m : models) coordinator.adminPost("/evaluate_model", m.json()).expect(200);
-      for (Model m : models) {
-        JsonNode evaluation = awaitStatus(m, "COMPLETED").path("details").path("evaluation");
-        assertEquals("engine[sn11-demo/tiny-judge@main]", evaluation.path("judge").asText(), evaluation::toString);
-        assertEquals("engine", evaluation.path("judge_kind").asText());
-        assertEquals("sn11-demo/tiny-judge@main", evaluation.path("judge_model").asText());
-        assertEquals(64, evaluation.path("judge_content_hash").asText().length());
-        assertEquals("4", evaluation.path("judge_valid_verdicts").asText(), "schema-valid verdicts from random weights");
-        JsonNode page = ApiNode.await("the verdicts on the read side",
-            () -> coordinator.get("/models/" + m.hash() + "/verdicts").expect(200).body(), answer -> answer.path("total").asInt() > 0);
-        for (JsonNode verdict : page.path("verdicts")) {
-          assertEquals("engine", verdict.at("/judge_identity/kind").asText(), verdict::toString);
-          assertEquals(evaluation.path("judge_content_hash").asText(), verdict.at("/judge_identity/content_hash").asText());
-          assertEquals(evaluation.path("judge_engine_version").asText(), verdict.at("/judge_identity/engine_version").asText());
+    try (TestCluster judged = TestCluster.start(own)) {
+      demo.ensureDemoJudge(judged.modelStore());
+      try (Sn11Node gpuNode = judged.startGpuNode("gpu-engine-judge", countingLoads, settings)) {
+        List<Model> models = List.of(model("tiny-llama", "engine-judge-1"), model("tiny-llama", "engine-judge-2"));
+        for (Model m : models) judged.coordinator.adminPost("/evaluate_model", m.json()).expect(200);
+        for (Model m : models) {
+          JsonNode evaluation = awaitStatus(judged.coordinator, m, "COMPLETED").path("details").path("evaluation");
+          assertEquals("engine[sn11-demo/tiny-judge@main]", evaluation.path("judge").asText(), evaluation::toString);
+          assertEquals("engine", evaluation.path("judge_kind").asText());
+          assertEquals("sn11-demo/tiny-judge@main", evaluation.path("judge_model").asText());
+          assertEquals(64, evaluation.path("judge_content_hash").asText().length());
+          assertEquals("4", evaluation.path("judge_valid_verdicts").asText(), "schema-valid verdicts from random weights");
+          JsonNode page = ApiNode.await("the verdicts on the read side",
+              () -> judged.coordinator.get("/models/" + m.hash() + "/verdicts").expect(200).body(), answer -> answer.path("total").asInt() > 0);
+          for (JsonNode verdict : page.path("verdicts")) {
+            assertEquals("engine", verdict.at("/judge_identity/kind").asText(), verdict::toString);
+            assertEquals(evaluation.path("judge_content_hash").asText(), verdict.at("/judge_identity/content_hash").asText());
+            assertEquals(evaluation.path("judge_engine_version").asText(), verdict.at("/judge_identity/engine_version").asText());
+          }
         }
       }
     }
