@@ -103,6 +103,7 @@ class DispatcherFollowTest {
 
   @Test
   void followingTheLocalGpuNodeMovesTheRequirementAlongTheClusterDefaultKeepsItAndWarnsAndAConfiguredOneWins() throws Exception {
+    // On in single-node.conf, which ApiNode loads as serve does; said here for the reader.
     Map<String, Object> follow = Map.of("sn11.coordinator.scoring.follow-local-gpu-node", "on");
     try (ApiNode node = start(follow, FIRST)) {
       assertEquals(1, requiredOnceKnown(node, FIRST.id()).path("history").size());
@@ -121,7 +122,7 @@ class DispatcherFollowTest {
     }
 
     // The cluster default: the recorded fingerprint stays required, and the node that scores otherwise is warned about.
-    try (ApiNode node = start(Map.of(), FIRST)) {
+    try (ApiNode node = start(Map.of("sn11.coordinator.scoring.follow-local-gpu-node", "off"), FIRST)) {
       String warning = ApiNode.await("the mismatched node warned about", Duration.ofSeconds(60), () -> lines(Level.WARN), warns -> !warns.isEmpty()).get(0);
       assertTrue(warning.startsWith("gpu-node "), warning);
       assertTrue(warning.contains(" scores under fingerprint " + FIRST.id() + " but " + CHANGED.id() + " is required: it gets no work"), warning);
