@@ -71,12 +71,11 @@ import org.apache.pekko.pattern.StatusReply;
  *       fail-over) get one lease timeout for their worker to speak up.
  *   <li>Reports: progress and results go to the entity, and are acknowledged once it has recorded them.
  *   <li>The scoring fingerprint: work is offered only to the slots of gpu-nodes with the required fingerprint (the
- *       producer works on that fingerprint's key, started once {@link ScoringVersion} knows it: configured, recorded,
- *       or adopted from the first gpu-node that describes itself; with {@code follow-local-gpu-node}, the gpu-node on
- *       this dispatcher's own node, recorded when it changed). It is decided once per dispatcher: what decides it
- *       changes only with a restart. A claim or a result carrying another fingerprint is refused and recorded in the
- *       model's journal: a refused result fails its attempt as infrastructure, so the model is queued again for a
- *       matching node. A gpu-node with another fingerprint is warned about in the log ({@link MismatchWarnings}).
+ *       producer works on that fingerprint's key, started once {@link RequiredFingerprint} tells it: that collaborator
+ *       learns it, from {@link ScoringVersion} or a gpu-node, and warns about gpu-nodes with another one). It is
+ *       decided once per dispatcher: what decides it changes only with a restart. A claim or a result carrying another
+ *       fingerprint is refused and recorded in the model's journal: a refused result fails its attempt as
+ *       infrastructure, so the model is queued again for a matching node.
  * </ul>
  */
 public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
@@ -99,19 +98,6 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private record Claimed(Claim claim, ModelEvaluation.State state, Throwable refusal) implements Command {}
 
   private record WorkerGone(ActorRef<?> worker) implements Command {}
-
-  /** What {@link ScoringVersion} requires, or that it could not be asked (null state). */
-  private record VersionAnswered(ScoringVersion.State state) implements Command {}
-
-  private record NodesListed(Receptionist.Listing listing) implements Command {}
-
-  private record NodeDescribed(EvaluationWork.NodeDescription description, String node) implements Command {}
-
-  /** The gpu-nodes to check against the required fingerprint; null when the receptionist did not answer. */
-  private record NodesToCheck(Receptionist.Listing listing) implements Command {}
-
-  /** A gpu-node's answer to the check; null description when it did not answer. */
-  private record NodeChecked(EvaluationWork.NodeDescription description, String node) implements Command {}
 
   private record ClaimedAttempt(int attempt, Instant at) {}
 
@@ -157,27 +143,9 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private final Map<String, ClaimedAttempt> recentClaims = new HashMap<>();
   private final Set<ActorRef<?>> watched = new HashSet<>();
   private boolean polling;
-
-  /** How often the gpu-nodes are asked for their fingerprint once the required one is known: a few messages per node. */
-  private static final Duration NODE_CHECK_INTERVAL = Duration.ofSeconds(30);
-
-  private final String configuredFingerprint;
-  /** Whether the required fingerprint is the one of the gpu-node on this node (and none is configured). */
-  private final boolean followsLocalGpuNode;
-  /** The id of the fingerprint work must be scored under; null until {@link ScoringVersion} has told it. */
+  private final RequiredFingerprint requiredFingerprint;
+  /** The id of the fingerprint work must be scored under; null until {@link RequiredFingerprint} has told it. */
   private String required;
-  /** The requirement {@link #required} names: its components when known, for the warnings. */
-  private ScoringVersion.Requirement requirement;
-  /** What {@link ScoringVersion} required when this dispatcher started; null when nothing or not read yet. */
-  private ScoringVersion.Requirement recorded;
-  /** Whether {@link ScoringVersion} has answered since this dispatcher started (until then nothing is adopted). */
-  private boolean versionRead;
-  /** A question to {@link ScoringVersion}, the receptionist or a gpu-node is in flight. */
-  private boolean asking;
-  private final MismatchWarnings mismatchWarnings = new MismatchWarnings();
-  /** When the gpu-nodes were last checked against the required fingerprint; null: not yet. */
-  private Instant lastNodeCheck;
-  private boolean listingNodesToCheck;
 
   private Dispatcher(
       ActorContext<Command> context,
@@ -195,17 +163,18 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     this.clock = clock;
     this.sharding = ClusterSharding.get(context.getSystem());
     this.metrics = Sn11Metrics.get(context.getSystem());
-    this.configuredFingerprint = settings.requiredFingerprint();
-    this.followsLocalGpuNode =
-        settings.followLocalGpuNode()
-            && configuredFingerprint == null
-            && org.apache.pekko.cluster.typed.Cluster.get(context.getSystem()).selfMember().hasRole(Roles.GPU_NODE);
+    this.requiredFingerprint = new RequiredFingerprint(context, settings, this::onRequiredKnown);
     ActorRef<DispatcherCommand> workerFacing = context.messageAdapter(DispatcherCommand.class, FromWorker::new);
     context.getSystem().receptionist().tell(Receptionist.register(EvaluationWork.DISPATCHER_KEY, workerFacing));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, dispatch.pollInterval());
   }
 
-  /** Offers work to the slots of the required fingerprint, from now on. */
+  /** Told the required fingerprint: from now on, work is offered to its slots only. */
+  private void onRequiredKnown(String requiredId) {
+    required = requiredId;
+    startProducer();
+  }
+
   @SuppressWarnings("unchecked")
   private void startProducer() {
     // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
@@ -230,11 +199,10 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(Claimed.class, this::onClaimed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
-        .onMessage(VersionAnswered.class, this::onVersionAnswered)
-        .onMessage(NodesListed.class, this::onNodesListed)
-        .onMessage(NodeDescribed.class, this::onNodeDescribed)
-        .onMessage(NodesToCheck.class, this::onNodesToCheck)
-        .onMessage(NodeChecked.class, this::onNodeChecked)
+        .onMessage(RequiredFingerprint.Answer.class, answer -> {
+          requiredFingerprint.on(answer);
+          return this;
+        })
         .build();
   }
 
@@ -242,8 +210,7 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
 
   private Behavior<Command> onTick() {
     Instant now = clock.instant();
-    if (required == null) learnRequired();
-    else checkNodes(now);
+    requiredFingerprint.onTick(now);
     List.copyOf(leases.entrySet()).forEach(entry -> {
       if (entry.getValue().expiresAt().isBefore(now)) {
         Lease lease = entry.getValue();
@@ -423,150 +390,6 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     getContext().getLog().warn("model {}: {}", hash, reason);
   }
 
-  // ---- the required fingerprint -------------------------------------------------------------------
-
-  /**
-   * Until the required fingerprint is known, at every tick: first what {@link ScoringVersion} records (with the
-   * configured one); when nothing is, the fingerprint of a gpu-node, adopted (the first one to be up; of several up at
-   * once, the one first by address). When following the local gpu-node, its fingerprint, whatever is recorded. A
-   * question that fails is asked again at the next tick.
-   */
-  private void learnRequired() {
-    if (asking) return;
-    asking = true;
-    if (!versionRead) {
-      askVersion(replyTo -> new ScoringVersion.Configure(configuredFingerprint, replyTo));
-    } else {
-      // Found, not subscribed to: a subscription through this actor's message adapter would clash with its registration.
-      getContext()
-          .ask(
-              Receptionist.Listing.class,
-              getContext().getSystem().receptionist(),
-              askTimeout,
-              replyTo -> Receptionist.find(EvaluationWork.GPU_NODES_KEY, replyTo),
-              (listing, failure) -> new NodesListed(failure == null ? listing : null));
-    }
-  }
-
-  private void askVersion(Function<ActorRef<ScoringVersion.State>, ScoringVersion.Command> command) {
-    getContext()
-        .pipeToSelf(
-            ScoringVersion.entity(getContext().getSystem()).ask(command::apply, askTimeout),
-            (state, failure) -> {
-              if (failure != null) getContext().getLog().warn("the required scoring fingerprint could not be read: {}", failure.getMessage());
-              return new VersionAnswered(failure == null ? state : null);
-            });
-  }
-
-  private Behavior<Command> onVersionAnswered(VersionAnswered answered) {
-    asking = false;
-    if (answered.state() == null || required != null) return this;
-    if (!versionRead) {
-      versionRead = true;
-      recorded = answered.state().required();
-      if (followsLocalGpuNode) return this; // the local gpu-node's fingerprint decides, once it describes itself
-    }
-    requirement = answered.state().required();
-    if (requirement == null) return this;
-    required = requirement.id();
-    if (followsLocalGpuNode && recorded != null && !recorded.id().equals(required)) {
-      String old = recorded.id();
-      getContext()
-          .getLog()
-          .info(
-              "scoring fingerprint " + required + " is required now instead of " + old + ": the gpu-node on this node scores under it"
-                  + " (a setting that shapes scores changed). Models scored under " + old + " keep their scores; to score them under "
-                  + required + ": POST /admin/rescore {\"fingerprint\": \"" + required + "\"}, e.g. curl -s -X POST http://<api>/admin/rescore"
-                  + " -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -d '{\"fingerprint\":\"" + required + "\"}'");
-    } else {
-      getContext().getLog().info("scoring fingerprint {} is required: offering work to its gpu-nodes", required);
-    }
-    startProducer();
-    return this;
-  }
-
-  private Behavior<Command> onNodesListed(NodesListed listed) {
-    Optional<ActorRef<EvaluationWork.NodeCommand>> first =
-        listed.listing() == null
-            ? Optional.empty()
-            : followsLocalGpuNode
-                ? listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().filter(node -> node.path().address().hasLocalScope()).findFirst()
-                : listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().min(java.util.Comparator.comparing(this::hostPort));
-    if (first.isEmpty()) {
-      asking = false; // none yet: the next tick looks again
-      return this;
-    }
-    String node = hostPort(first.get());
-    getContext()
-        .ask(
-            EvaluationWork.NodeDescription.class,
-            first.get(),
-            askTimeout,
-            EvaluationWork.DescribeNode::new,
-            (description, failure) -> new NodeDescribed(failure == null ? description : null, node));
-    return this;
-  }
-
-  /** Where an actor runs: host and port, this node's for a local one. */
-  private String hostPort(ActorRef<?> actor) {
-    return actor.path().address().hasLocalScope() ? getContext().getSystem().address().hostPort() : actor.path().address().hostPort();
-  }
-
-  private Behavior<Command> onNodeDescribed(NodeDescribed described) {
-    if (required != null || described.description() == null) { // a node gone or slow: the next tick asks again
-      asking = false;
-      return this;
-    }
-    EvaluationWork.NodeDescription description = described.description();
-    askVersion(
-        followsLocalGpuNode
-            ? replyTo -> new ScoringVersion.Follow(description.fingerprint(), described.node(), replyTo)
-            : replyTo -> new ScoringVersion.Adopt(description.fingerprint(), described.node(), replyTo));
-    return this;
-  }
-
-  /**
-   * Once the required fingerprint is known, every {@link #NODE_CHECK_INTERVAL}: each gpu-node is asked for its
-   * fingerprint, and one that scores otherwise is warned about, once per node and fingerprint.
-   */
-  private void checkNodes(Instant now) {
-    if (listingNodesToCheck || (lastNodeCheck != null && now.isBefore(lastNodeCheck.plus(NODE_CHECK_INTERVAL)))) return;
-    listingNodesToCheck = true;
-    lastNodeCheck = now;
-    getContext()
-        .ask(
-            Receptionist.Listing.class,
-            getContext().getSystem().receptionist(),
-            askTimeout,
-            replyTo -> Receptionist.find(EvaluationWork.GPU_NODES_KEY, replyTo),
-            (listing, failure) -> new NodesToCheck(failure == null ? listing : null));
-  }
-
-  private Behavior<Command> onNodesToCheck(NodesToCheck toCheck) {
-    listingNodesToCheck = false;
-    if (toCheck.listing() == null) return this; // the next check asks again
-    Set<ActorRef<EvaluationWork.NodeCommand>> nodes = toCheck.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY);
-    mismatchWarnings.retainNodes(nodes.stream().map(this::hostPort).collect(java.util.stream.Collectors.toSet()));
-    for (ActorRef<EvaluationWork.NodeCommand> node : nodes) {
-      String where = hostPort(node);
-      getContext()
-          .ask(
-              EvaluationWork.NodeDescription.class,
-              node,
-              askTimeout,
-              EvaluationWork.DescribeNode::new,
-              (description, failure) -> new NodeChecked(failure == null ? description : null, where));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onNodeChecked(NodeChecked checked) {
-    if (checked.description() != null) {
-      mismatchWarnings.check(checked.node(), checked.description().fingerprint(), requirement).ifPresent(getContext().getLog()::warn);
-    }
-    return this;
-  }
-
   /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */
   private static StatusReply<Done> answer(Report report, ModelEvaluation.State state, Throwable failure) {
     if (failure != null) return StatusReply.error("not recorded: " + failure.getMessage());
@@ -643,6 +466,4 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
             askTimeout)
         .whenComplete((state, failure) -> metrics.entityCommands.labelValues(sent.get()).observe((System.nanoTime() - started) / 1e9));
   }
-
-
 }
