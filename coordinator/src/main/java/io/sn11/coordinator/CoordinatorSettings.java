@@ -28,6 +28,7 @@ public record CoordinatorSettings(
     int projectionParallelism,
     Dispatch dispatch,
     String requiredFingerprint,
+    boolean followLocalGpuNode,
     WeightsSettings weights,
     ValidatorReports validatorReports,
     Database database) {
@@ -194,6 +195,7 @@ public record CoordinatorSettings(
                 c.getDuration("dispatch.poll-interval"),
                 c.getInt("dispatch.poll-batch")),
             c.getString("scoring.required-fingerprint").isBlank() ? null : c.getString("scoring.required-fingerprint").strip(),
+            booleanSetting(c, "scoring.follow-local-gpu-node"),
             weights(c.getConfig("weights"), c.getInt("submissions.max-uid")),
             new ValidatorReports(
                 c.getBytes("validator-reports.max-body-bytes"), c.getInt("validator-reports.keep-reports"), c.getInt("validator-reports.keep-validators")),
@@ -234,6 +236,15 @@ public record CoordinatorSettings(
     require(weights.maxBlocksAhead() >= 0, at + "max-blocks-ahead must be >= 0");
     require(!weights.foldInterval().isNegative(), at + "fold-interval must be >= 0 (0: no schedule)");
     return weights;
+  }
+
+  /** A boolean setting (on/off, true/false, yes/no); anything else is refused naming it. */
+  private static boolean booleanSetting(Config c, String key) {
+    try {
+      return c.getBoolean(key);
+    } catch (com.typesafe.config.ConfigException.WrongType e) {
+      throw new IllegalArgumentException("sn11.coordinator." + key + " must be on or off, was " + c.getValue(key).unwrapped(), e);
+    }
   }
 
   /** A whole number, or null where the key is null or absent. */

@@ -130,4 +130,18 @@ class CoordinatorSettingsTest {
     error = assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.http.header-read-timeout", "0s")));
     assertTrue(error.getMessage().contains("header-read-timeout must be > 0"), error.getMessage());
   }
+
+  @Test
+  void followingTheLocalGpuNodeIsOffByDefaultOnInServesFileAndReadAsOnOrOff() {
+    assertEquals(false, settings(Map.of()).followLocalGpuNode());
+    assertEquals(true, settings(Map.of("sn11.coordinator.scoring.follow-local-gpu-node", "on")).followLocalGpuNode());
+    assertEquals(false, settings(Map.of("sn11.coordinator.scoring.follow-local-gpu-node", "off")).followLocalGpuNode());
+    Map<String, Object> data = Map.of("sn11.data-dir", dir.toString());
+    assertEquals(true, CoordinatorSettings.fromConfig(io.sn11.cluster.node.NodeConfig.load(data, null, "single-node.conf")).followLocalGpuNode(), "sn11 serve");
+    assertEquals(false, CoordinatorSettings.fromConfig(io.sn11.cluster.node.NodeConfig.load(data, null, "coordinator.conf")).followLocalGpuNode(), "a cluster's coordinator");
+
+    IllegalArgumentException error =
+        assertThrows(IllegalArgumentException.class, () -> settings(Map.of("sn11.coordinator.scoring.follow-local-gpu-node", "sometimes")));
+    assertEquals("sn11.coordinator.scoring.follow-local-gpu-node must be on or off, was sometimes", error.getMessage());
+  }
 }

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code sn11 serve} in a separate JVM, stopped with SIGTERM (coordinated shutdown) and started again on
  * the same data folder: everything the answers depend on is in the journal, so they come back the same.
+ * Restarted with a setting that shapes scores, serve requires its own gpu-node's new fingerprint (it follows its
+ * local gpu-node); with that turned off, as in a cluster, the recorded one stays required.
  */
 class ServeRestartTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,6 +43,7 @@ class ServeRestartTest {
   private static final String ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
   private static final String BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
   private static final String CHARLIE = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
+  private static final String DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 
   @TempDir Path tmp;
 
@@ -101,20 +104,27 @@ class ServeRestartTest {
 
     String required = getJson(first, "/scoring/fingerprint").at("/required/id").asText();
     assertTrue(required.startsWith("sf-"), "the node's own fingerprint, adopted: " + required);
+    assertEquals(required, evaluatedRecord.at("/details/evaluation/scoring_fingerprint").asText(), evaluatedRecord::toString);
 
     stop(first);
-    // Restarted with a gpu-node that scores otherwise: the fingerprint adopted before stays required.
+    // Restarted with a gpu-node that scores otherwise: serve requires its new fingerprint, recorded as a second one.
     Path otherSamples = Files.writeString(tmp.resolve("other-samples.conf"), "sn11.gpu-node.evaluation.samples = 3\n");
     Served second = serve(data, "second", "--config", otherSamples.toString());
-    JsonNode version = getJson(second, "/scoring/fingerprint");
-    assertEquals(required, version.at("/required/id").asText(), version::toString);
-    assertEquals(1, version.path("history").size(), version::toString);
-    JsonNode mismatched =
+    JsonNode version =
+        ApiNode.await(
+            "the restarted gpu-node's fingerprint required",
+            () -> getJson(second, "/scoring/fingerprint"),
+            v -> v.path("history").size() == 2);
+    String changed = version.at("/required/id").asText();
+    assertTrue(changed.startsWith("sf-") && !changed.equals(required), version::toString);
+    assertEquals(List.of(required, changed), List.of(version.at("/history/0/id").asText(), version.at("/history/1/id").asText()), version::toString);
+    JsonNode matching =
         ApiNode.await(
             "the restarted gpu-node described in /nodes",
             () -> getJson(second, "/nodes").path("members").get(0),
             member -> member.path("fingerprint").isObject());
-    assertTrue(mismatched.path("matches_required").isBoolean() && !mismatched.path("matches_required").booleanValue(), mismatched::toString);
+    assertEquals(changed, matching.at("/fingerprint/id").asText(), matching::toString);
+    assertTrue(matching.path("matches_required").booleanValue(), matching::toString);
 
     // The same answers: records, registry, and the moving average (folding block 1000 again is refused).
     assertEquals(evaluatedRecord, getJson(second, "/model_submission_details?" + query(evaluated)));
@@ -132,10 +142,39 @@ class ServeRestartTest {
     }
     assertEquals(0.19 * step0, later.at("/uids/0/weight").asDouble(), 1e-12);
 
+    // The node gets work again: a new submission completes under the new fingerprint; the old model keeps its score under the old one.
+    ObjectNode afterChange = model("sn11-demo", "tiny-mistral", DAVE, 160);
+    assertEquals(200, post(second, "/check_model", afterChange, token).statusCode());
+    JsonNode afterChangeRecord =
+        ApiNode.await(
+            "the model submitted after the change COMPLETED",
+            Duration.ofMinutes(3),
+            () -> getJson(second, "/model_submission_details?" + query(afterChange)),
+            record -> record.path("status").asText().equals("COMPLETED"));
+    assertEquals(changed, afterChangeRecord.at("/details/evaluation/scoring_fingerprint").asText(), afterChangeRecord::toString);
+    assertEquals(evaluatedRecord, getJson(second, "/model_submission_details?" + query(evaluated)));
+    stop(second);
+
+    // As a cluster does (the default off): restarted with yet another setting, the recorded fingerprint stays required
+    // and the node, which scores otherwise, is shown mismatched.
+    Path clusterDefault =
+        Files.writeString(
+            tmp.resolve("cluster-default.conf"), "sn11.gpu-node.evaluation.samples = 5\nsn11.coordinator.scoring.follow-local-gpu-node = off\n");
+    Served third = serve(data, "third", "--config", clusterDefault.toString());
+    JsonNode mismatched =
+        ApiNode.await(
+            "the gpu-node described in /nodes",
+            () -> getJson(third, "/nodes").path("members").get(0),
+            member -> member.path("fingerprint").isObject());
+    assertTrue(mismatched.path("matches_required").isBoolean() && !mismatched.path("matches_required").booleanValue(), mismatched::toString);
+    JsonNode kept = getJson(third, "/scoring/fingerprint");
+    assertEquals(changed, kept.at("/required/id").asText(), kept::toString);
+    assertEquals(2, kept.path("history").size(), kept::toString);
+
     System.out.printf(
         "sn11 serve: process start to /hc answering: %d ms on a new data folder, %d ms after the restart%n",
         first.millisToHealthy(), second.millisToHealthy());
-    stop(second);
+    stop(third);
   }
 
   /** {@code sn11 serve --judge-model demo}: the demo model's verdicts come from the engine judge, the tiny demo judge. */

@@ -71,10 +71,11 @@ import org.apache.pekko.pattern.StatusReply;
  *       fail-over) get one lease timeout for their worker to speak up.
  *   <li>Reports: progress and results go to the entity, and are acknowledged once it has recorded them.
  *   <li>The scoring fingerprint: work is offered only to the slots of gpu-nodes with the required fingerprint (the
- *       producer works on that fingerprint's key, started once {@link ScoringVersion} knows it: configured, recorded,
- *       or adopted from the first gpu-node that describes itself). A claim or a result carrying another fingerprint is
- *       refused and recorded in the model's journal: a refused result fails its attempt as infrastructure, so the
- *       model is queued again for a matching node.
+ *       producer works on that fingerprint's key, started once {@link RequiredFingerprint} tells it: that collaborator
+ *       learns it, from {@link ScoringVersion} or a gpu-node, and warns about gpu-nodes with another one). It is
+ *       decided once per dispatcher: what decides it changes only with a restart. A claim or a result carrying another
+ *       fingerprint is refused and recorded in the model's journal: a refused result fails its attempt as
+ *       infrastructure, so the model is queued again for a matching node.
  * </ul>
  */
 public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
@@ -97,13 +98,6 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private record Claimed(Claim claim, ModelEvaluation.State state, Throwable refusal) implements Command {}
 
   private record WorkerGone(ActorRef<?> worker) implements Command {}
-
-  /** What {@link ScoringVersion} requires, or that it could not be asked (null state). */
-  private record VersionAnswered(ScoringVersion.State state) implements Command {}
-
-  private record NodesListed(Receptionist.Listing listing) implements Command {}
-
-  private record NodeDescribed(EvaluationWork.NodeDescription description, String node) implements Command {}
 
   private record ClaimedAttempt(int attempt, Instant at) {}
 
@@ -149,14 +143,9 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
   private final Map<String, ClaimedAttempt> recentClaims = new HashMap<>();
   private final Set<ActorRef<?>> watched = new HashSet<>();
   private boolean polling;
-
-  private final String configuredFingerprint;
-  /** The id of the fingerprint work must be scored under; null until {@link ScoringVersion} has told it. */
+  private final RequiredFingerprint requiredFingerprint;
+  /** The id of the fingerprint work must be scored under; null until {@link RequiredFingerprint} has told it. */
   private String required;
-  /** Whether {@link ScoringVersion} has answered since this dispatcher started (until then nothing is adopted). */
-  private boolean versionRead;
-  /** A question to {@link ScoringVersion}, the receptionist or a gpu-node is in flight. */
-  private boolean asking;
 
   private Dispatcher(
       ActorContext<Command> context,
@@ -174,13 +163,18 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     this.clock = clock;
     this.sharding = ClusterSharding.get(context.getSystem());
     this.metrics = Sn11Metrics.get(context.getSystem());
-    this.configuredFingerprint = settings.requiredFingerprint();
+    this.requiredFingerprint = new RequiredFingerprint(context, settings, this::onRequiredKnown);
     ActorRef<DispatcherCommand> workerFacing = context.messageAdapter(DispatcherCommand.class, FromWorker::new);
     context.getSystem().receptionist().tell(Receptionist.register(EvaluationWork.DISPATCHER_KEY, workerFacing));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, dispatch.pollInterval());
   }
 
-  /** Offers work to the slots of the required fingerprint, from now on. */
+  /** Told the required fingerprint: from now on, work is offered to its slots only. */
+  private void onRequiredKnown(String requiredId) {
+    required = requiredId;
+    startProducer();
+  }
+
   @SuppressWarnings("unchecked")
   private void startProducer() {
     // A fresh producer id per incarnation: consumers then treat a fail-over as a new producer.
@@ -205,17 +199,18 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(Claimed.class, this::onClaimed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
-        .onMessage(VersionAnswered.class, this::onVersionAnswered)
-        .onMessage(NodesListed.class, this::onNodesListed)
-        .onMessage(NodeDescribed.class, this::onNodeDescribed)
+        .onMessage(RequiredFingerprint.Answer.class, answer -> {
+          requiredFingerprint.on(answer);
+          return this;
+        })
         .build();
   }
 
   // ---- the queue --------------------------------------------------------------------------------
 
   private Behavior<Command> onTick() {
-    if (required == null) learnRequired();
     Instant now = clock.instant();
+    requiredFingerprint.onTick(now);
     List.copyOf(leases.entrySet()).forEach(entry -> {
       if (entry.getValue().expiresAt().isBefore(now)) {
         Lease lease = entry.getValue();
@@ -395,86 +390,6 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
     getContext().getLog().warn("model {}: {}", hash, reason);
   }
 
-  // ---- the required fingerprint -------------------------------------------------------------------
-
-  /**
-   * Until the required fingerprint is known, at every tick: first what {@link ScoringVersion} records (with the
-   * configured one); when nothing is, the fingerprint of a gpu-node, adopted (the first one to be up; of several up at
-   * once, the one first by address). A question that fails is asked again at the next tick.
-   */
-  private void learnRequired() {
-    if (asking) return;
-    asking = true;
-    if (!versionRead) {
-      askVersion(replyTo -> new ScoringVersion.Configure(configuredFingerprint, replyTo));
-    } else {
-      // Found, not subscribed to: a subscription through this actor's message adapter would clash with its registration.
-      getContext()
-          .ask(
-              Receptionist.Listing.class,
-              getContext().getSystem().receptionist(),
-              askTimeout,
-              replyTo -> Receptionist.find(EvaluationWork.GPU_NODES_KEY, replyTo),
-              (listing, failure) -> new NodesListed(failure == null ? listing : null));
-    }
-  }
-
-  private void askVersion(Function<ActorRef<ScoringVersion.State>, ScoringVersion.Command> command) {
-    getContext()
-        .pipeToSelf(
-            ScoringVersion.entity(getContext().getSystem()).ask(command::apply, askTimeout),
-            (state, failure) -> {
-              if (failure != null) getContext().getLog().warn("the required scoring fingerprint could not be read: {}", failure.getMessage());
-              return new VersionAnswered(failure == null ? state : null);
-            });
-  }
-
-  private Behavior<Command> onVersionAnswered(VersionAnswered answered) {
-    asking = false;
-    if (answered.state() == null || required != null) return this;
-    versionRead = true;
-    required = answered.state().requiredId();
-    if (required != null) {
-      getContext().getLog().info("scoring fingerprint {} is required: offering work to its gpu-nodes", required);
-      startProducer();
-    }
-    return this;
-  }
-
-  private Behavior<Command> onNodesListed(NodesListed listed) {
-    Optional<ActorRef<EvaluationWork.NodeCommand>> first =
-        listed.listing() == null
-            ? Optional.empty()
-            : listed.listing().getServiceInstances(EvaluationWork.GPU_NODES_KEY).stream().min(java.util.Comparator.comparing(this::hostPort));
-    if (first.isEmpty()) {
-      asking = false; // none yet: the next tick looks again
-      return this;
-    }
-    String node = hostPort(first.get());
-    getContext()
-        .ask(
-            EvaluationWork.NodeDescription.class,
-            first.get(),
-            askTimeout,
-            EvaluationWork.DescribeNode::new,
-            (description, failure) -> new NodeDescribed(failure == null ? description : null, node));
-    return this;
-  }
-
-  /** Where an actor runs: host and port, this node's for a local one. */
-  private String hostPort(ActorRef<?> actor) {
-    return actor.path().address().hasLocalScope() ? getContext().getSystem().address().hostPort() : actor.path().address().hostPort();
-  }
-
-  private Behavior<Command> onNodeDescribed(NodeDescribed described) {
-    if (required != null || described.description() == null) { // a node gone or slow: the next tick asks again
-      asking = false;
-      return this;
-    }
-    askVersion(replyTo -> new ScoringVersion.Adopt(described.description().fingerprint(), described.node(), replyTo));
-    return this;
-  }
-
   /** Recorded, or not; and a progress report of an attempt the entity no longer runs is told so, for its worker to stop it. */
   private static StatusReply<Done> answer(Report report, ModelEvaluation.State state, Throwable failure) {
     if (failure != null) return StatusReply.error("not recorded: " + failure.getMessage());
@@ -551,6 +466,4 @@ public final class Dispatcher extends AbstractBehavior<Dispatcher.Command> {
             askTimeout)
         .whenComplete((state, failure) -> metrics.entityCommands.labelValues(sent.get()).observe((System.nanoTime() - started) / 1e9));
   }
-
-
 }

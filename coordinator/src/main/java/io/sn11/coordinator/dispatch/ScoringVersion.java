@@ -25,8 +25,9 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 /**
  * Which scoring fingerprint evaluations must be scored under, and since when: the journal's record of it, one entity
  * for the cluster. The first fingerprint a gpu-node announces is adopted when none is configured nor recorded; a
- * configured one that differs from the recorded one is recorded too. So the required fingerprint survives restarts,
- * and the history says which was required when.
+ * configured one that differs from the recorded one is recorded too, and so is the fingerprint of the gpu-node on the
+ * dispatcher's own node when the dispatcher follows it ({@code follow-local-gpu-node}). So the required fingerprint
+ * survives restarts, and the history says which was required when.
  */
 public final class ScoringVersion
     extends EventSourcedBehaviorWithEnforcedReplies<ScoringVersion.Command, ScoringVersion.Event, ScoringVersion.State> {
@@ -45,6 +46,12 @@ public final class ScoringVersion
 
   /** A gpu-node's fingerprint, adopted when nothing is required yet; answered with what is required either way. */
   public record Adopt(ScoringFingerprint fingerprint, String node, ActorRef<State> replyTo) implements Command {}
+
+  /**
+   * The fingerprint of the gpu-node on the dispatcher's own node, required from now on: recorded (as adopted from
+   * {@code node}) when it is not the one required already.
+   */
+  public record Follow(ScoringFingerprint fingerprint, String node, ActorRef<State> replyTo) implements Command {}
 
   public record Get(ActorRef<State> replyTo) implements Command {}
 
@@ -120,6 +127,7 @@ public final class ScoringVersion
         .forAnyState()
         .onCommand(Configure.class, this::configure)
         .onCommand(Adopt.class, this::adopt)
+        .onCommand(Follow.class, this::follow)
         .onCommand(Get.class, (state, cmd) -> Effect().reply(cmd.replyTo(), state))
         .build();
   }
@@ -131,10 +139,18 @@ public final class ScoringVersion
 
   private ReplyEffect<Event, State> adopt(State state, Adopt cmd) {
     if (state.required() != null) return Effect().reply(cmd.replyTo(), state);
-    ScoringFingerprint fingerprint = cmd.fingerprint();
+    return adopted(cmd.fingerprint(), cmd.node(), cmd.replyTo());
+  }
+
+  private ReplyEffect<Event, State> follow(State state, Follow cmd) {
+    if (cmd.fingerprint().id().equals(state.requiredId())) return Effect().reply(cmd.replyTo(), state);
+    return adopted(cmd.fingerprint(), cmd.node(), cmd.replyTo());
+  }
+
+  private ReplyEffect<Event, State> adopted(ScoringFingerprint fingerprint, String node, ActorRef<State> replyTo) {
     return Effect()
-        .persist(new RequiredFingerprintAdopted(fingerprint.id(), fingerprint.components(), cmd.node(), Instant.now()))
-        .thenReply(cmd.replyTo(), s -> s);
+        .persist(new RequiredFingerprintAdopted(fingerprint.id(), fingerprint.components(), node, Instant.now()))
+        .thenReply(replyTo, s -> s);
   }
 
   @Override

@@ -10,6 +10,7 @@ import io.sn11.coordinator.dispatch.ScoringVersion.Adopt;
 import io.sn11.coordinator.dispatch.ScoringVersion.Command;
 import io.sn11.coordinator.dispatch.ScoringVersion.Configure;
 import io.sn11.coordinator.dispatch.ScoringVersion.Event;
+import io.sn11.coordinator.dispatch.ScoringVersion.Follow;
 import io.sn11.coordinator.dispatch.ScoringVersion.Get;
 import io.sn11.coordinator.dispatch.ScoringVersion.RequiredFingerprintAdopted;
 import io.sn11.coordinator.dispatch.ScoringVersion.RequiredFingerprintConfigured;
@@ -92,5 +93,24 @@ class ScoringVersionTest {
     State state = kit.<State>runCommand(Get::new).reply();
     assertEquals(List.of(FIRST.id(), OTHER.id()), state.history().stream().map(ScoringVersion.Requirement::id).toList());
     assertEquals(OTHER.id(), state.requiredId());
+  }
+
+  @Test
+  void theLocalNodesFingerprintIsRecordedEachTimeItDiffersFromTheRequiredOne() {
+    var first = kit.<State>runCommand(replyTo -> new Follow(FIRST, "127.0.0.1:25520", replyTo));
+    assertEquals(new RequiredFingerprintAdopted(FIRST.id(), FIRST.components(), "127.0.0.1:25520", first.event().at()), first.event());
+
+    kit.restart();
+    assertTrue(kit.<State>runCommand(replyTo -> new Follow(FIRST, "127.0.0.1:25520", replyTo)).hasNoEvents(), "the same node again is nothing new");
+
+    // Restarted with a setting that shapes scores: unlike Adopt, Follow moves the requirement along.
+    var changed = kit.<State>runCommand(replyTo -> new Follow(OTHER, "127.0.0.1:25521", replyTo));
+    assertEquals(new RequiredFingerprintAdopted(OTHER.id(), OTHER.components(), "127.0.0.1:25521", changed.event().at()), changed.event());
+    assertEquals(OTHER.id(), changed.reply().requiredId());
+
+    kit.restart();
+    State state = kit.<State>runCommand(Get::new).reply();
+    assertEquals(List.of(FIRST.id(), OTHER.id()), state.history().stream().map(ScoringVersion.Requirement::id).toList());
+    assertTrue(!state.history().get(1).since().isBefore(state.history().get(0).since()), "each change with its time: " + state);
   }
 }
