@@ -22,7 +22,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -60,6 +62,8 @@ public final class ClusterProcesses implements AutoCloseable {
   private final int pgPort;
   private final Path modelStore;
   private final List<Node> nodes = new ArrayList<>();
+  /** Every port handed to this cluster's processes and its PostgreSQL, so that none is handed out twice. */
+  private final Set<Integer> handedOut = new HashSet<>();
   private EmbeddedPostgres postgres;
 
   /** A process of the cluster: its role command, cluster port, and (coordinators) HTTP API. */
@@ -334,10 +338,15 @@ public final class ClusterProcesses implements AutoCloseable {
     if (postgres != null) postgres.close();
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
+  /**
+   * A port no process of this cluster has been given yet. The operating system may offer a probed port again once its
+   * probe is closed: a coordinator's HTTP port once came out equal to another node's cluster port, and it failed to bind.
+   */
+  private int freePort() throws IOException {
+    while (true) {
+      try (ServerSocket probe = new ServerSocket(0)) {
+        if (handedOut.add(probe.getLocalPort())) return probe.getLocalPort();
+      }
     }
   }
 }
