@@ -42,9 +42,13 @@ public record Dataset(List<Conversation> conversations, String version) {
     }
 
     public static String versionOf(byte[] bytes) {
+        return "sha256:" + sha256(bytes).substring(0, 16);
+    }
+
+    /** SHA-256 (lower-case hex) of a dataset's bytes: its version is the first 16 digits. */
+    public static String sha256(byte[] bytes) {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(bytes);
-            return "sha256:" + HexFormat.of().formatHex(d).substring(0, 16);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

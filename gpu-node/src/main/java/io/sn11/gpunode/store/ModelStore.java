@@ -206,6 +206,21 @@ public final class ModelStore {
     }
 
     /**
+     * The model folder: the store's, else fetched from {@code hub} (see {@link #ensure}). Missing with fetching off
+     * ({@code hub} empty), it is the repository's failure: nothing here can evaluate it.
+     */
+    public Path locate(Optional<HubClient> hub, String namespace, String name, String revision,
+                       HubClient.ProgressListener progress) throws StoreException {
+        Optional<Path> present = find(namespace, name, revision);
+        if (present.isPresent()) return present.get();
+        if (hub.isEmpty()) {
+            throw StoreException.miner("repository " + namespace + "/" + name + " at revision " + revisionOrDefault(revision)
+                    + " is not in the model store " + pathFor(namespace, name, revision) + " (fetching from the Hub is off)");
+        }
+        return ensure(hub.get(), namespace, name, revision, progress);
+    }
+
+    /**
      * The model folder, fetched from the Hub first when it is not in the store. A fetch that fails
      * half-way leaves its files under {@code .incoming} and the next call resumes them.
      */

@@ -2,7 +2,6 @@ package io.sn11.gpunode.worker;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigRenderOptions;
-import io.sn11.cluster.domain.JudgeIdentity;
 import io.sn11.cluster.node.Roles;
 import io.sn11.cluster.node.Sn11Node;
 import io.sn11.cluster.scoring.ScoringFingerprint;
@@ -168,16 +167,10 @@ public final class GpuNodeRole implements Sn11Node.Role {
       Path dir = model.path();
       if (dir == null) {
         String[] id = model.repository().split("/", 2);
-        ModelStore store = new ModelStore(settings.modelStore());
-        Optional<HubClient> hub = hub(settings, scoring);
         try {
-          Optional<Path> present = store.find(id[0], id[1], model.revision());
-          if (present.isPresent()) dir = present.get();
-          else if (hub.isPresent()) dir = store.ensure(hub.get(), id[0], id[1], model.revision(), (done, total) -> {});
-          else throw new IllegalStateException("the judge model " + model.describe() + " is not in the model store "
-              + store.pathFor(id[0], id[1], model.revision()) + " and fetching from the Hub is off");
+          dir = new ModelStore(settings.modelStore()).locate(hub(settings, scoring), id[0], id[1], model.revision(), (done, total) -> {});
         } catch (StoreException e) {
-          throw new IllegalStateException("the judge model " + model.describe() + " cannot be fetched: " + e.getMessage(), e);
+          throw new IllegalStateException("the judge model " + model.describe() + " cannot be used: " + e.getMessage(), e);
         }
       }
       return EngineJudge.load(dir, model.describe(), model, settings.backend(), settings.threads());

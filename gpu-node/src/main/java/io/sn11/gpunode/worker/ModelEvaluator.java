@@ -87,15 +87,8 @@ public final class ModelEvaluator implements Evaluator {
   }
 
   private Path locate(ModelDetails model, ProgressSink progress) throws StoreException {
-    Optional<Path> present = store.find(model.repoNamespace(), model.repoName(), model.revisionOrDefault());
-    if (present.isPresent()) return present.get();
-    if (hub.isEmpty()) {
-      throw StoreException.miner(
-          "repository " + model.repository() + " at revision " + model.revisionOrDefault() + " is not in the model store "
-              + store.pathFor(model.repoNamespace(), model.repoName(), model.revisionOrDefault()) + " (fetching from the Hub is off)");
-    }
-    return store.ensure(
-        hub.get(), model.repoNamespace(), model.repoName(), model.revisionOrDefault(),
+    return store.locate(
+        hub, model.repoNamespace(), model.repoName(), model.revisionOrDefault(),
         (done, total) -> progress.progress("fetch", total == 0 ? 1 : (double) done / total));
   }
 }

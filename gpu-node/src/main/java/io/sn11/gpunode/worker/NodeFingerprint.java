@@ -10,9 +10,6 @@ import io.sn11.engine.data.Dataset;
 import io.sn11.engine.data.SyntheticDataset;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
@@ -55,7 +52,7 @@ final class NodeFingerprint {
     GpuNodeSettings.EvaluationSettings evaluation = settings.evaluation();
     byte[] dataset = datasetBytes(evaluation);
     components.put("dataset.version", Dataset.versionOf(dataset));
-    components.put("dataset.sha256", sha256(dataset));
+    components.put("dataset.sha256", Dataset.sha256(dataset));
     components.put("evaluation.samples", Integer.toString(evaluation.samples()));
     components.put("evaluation.max-tokens", Integer.toString(evaluation.maxTokens()));
     components.put("evaluation.batch-size", Integer.toString(evaluation.batchSize()));
@@ -81,13 +78,5 @@ final class NodeFingerprint {
   private static byte[] datasetBytes(GpuNodeSettings.EvaluationSettings evaluation) throws IOException {
     if (evaluation.dataset() == null) return SyntheticDataset.generate(evaluation.syntheticSeed(), evaluation.syntheticConversations()).toJsonl();
     return Files.readAllBytes(evaluation.dataset());
-  }
-
-  private static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }
